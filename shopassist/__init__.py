@@ -1,0 +1,3 @@
+"""ShopAssist: a local, grounded e-commerce customer-service assistant."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from shopassist.cli import main
+
+main()

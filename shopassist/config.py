@@ -1,0 +1,125 @@
+"""Settings: defaults < TOML config file < ``SHOPASSIST_*`` environment < CLI flags.
+
+The config file is ``$SHOPASSIST_CONFIG`` if set, else ``config.toml`` in the platform's
+user config dir. It is optional. CLI flags are applied last by :func:`load_settings`,
+which receives only the flags the user actually gave (``None`` means "not given").
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+APP_NAME = "shopassist"
+
+
+class ConfigError(Exception):
+    """A config file or value is invalid; the message says which and why."""
+
+
+def user_data_dir() -> Path:
+    """Where databases, trained models and user training examples live.
+
+    ``SHOPASSIST_HOME`` overrides it (tests point it at a temp dir).
+    """
+    override = os.environ.get("SHOPASSIST_HOME")
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def config_file_path() -> Path:
+    override = os.environ.get("SHOPASSIST_CONFIG")
+    if override:
+        return Path(override)
+    home = os.environ.get("SHOPASSIST_HOME")
+    if home:
+        return Path(home) / "config.toml"
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+class _TomlFileSource(PydanticBaseSettingsSource):
+    """Reads the optional TOML config; a broken file is a clear error, not a silent default."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self._data: dict[str, Any] = {}
+        path = config_file_path()
+        if path.is_file():
+            try:
+                raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+            # Accept both a flat file and a [shopassist] table.
+            self._data = dict(raw.get("shopassist", raw))
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+
+
+LLMMode = Literal["auto", "local", "server", "off"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOPASSIST_", extra="ignore")
+
+    db: Path | None = Field(default=None, description="SQLite database file")
+    model: Path | None = Field(default=None, description="GGUF model path; default: bundled SmolLM2")
+    llm_url: str | None = Field(default=None, description="OpenAI-compatible server base URL")
+    no_llm: bool = Field(default=False, description="Use template replies only")
+    llm_timeout: float = Field(default=30.0, gt=0, description="Seconds before a reply is abandoned")
+    llm_max_tokens: int = Field(default=160, gt=0)
+    llm_threads: int | None = Field(default=None, gt=0)
+    llm_context: int = Field(default=2048, gt=0)
+    confidence_threshold: float = Field(default=0.45, ge=0, le=1)
+    language: Literal["en", "zh"] = "en"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Earlier sources win: flags (init) > environment > TOML file > defaults.
+        return (init_settings, env_settings, _TomlFileSource(settings_cls))
+
+    @property
+    def db_path(self) -> Path:
+        return self.db if self.db is not None else default_db_path()
+
+    @property
+    def uses_default_db(self) -> bool:
+        return self.db is None
+
+
+def default_db_path() -> Path:
+    return user_data_dir() / "shopassist.db"
+
+
+def load_settings(**flags: Any) -> Settings:
+    """Build settings; ``flags`` are CLI values, and ``None`` means the flag was not given."""
+    given = {k: v for k, v in flags.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid setting: {problems}") from exc

@@ -1,0 +1,1 @@
+"""The engine: understanding, dialogue, replies and LLM. Never imports Textual."""

@@ -1,0 +1,64 @@
+"""What one turn returns: the contract between the engine and the TUI, CLI and tests.
+
+Everything here is JSON-serialisable (``model_dump(mode="json")``), and that JSON is the
+documented output of ``shopassist ask --json`` and ``shopassist converse --jsonl``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from shopassist.engine.nlu.result import NLUResult
+
+SourceKind = Literal["product", "variant", "faq", "policy", "order", "shipment", "return", "customer", "rule"]
+
+
+class Source(BaseModel):
+    """One piece of retrieved knowledge the reply may rest on."""
+
+    id: str  # stable and citable: "product:42", "faq:returns-window:en", "order:10023"
+    kind: SourceKind
+    title: str
+    snippet: str = ""
+    score: float | None = None
+
+
+class Fact(BaseModel):
+    """A fact the reply must (required) or may state, with the source that backs it."""
+
+    key: str  # "order.status", "product.price" ...
+    value: str  # as it must appear to the customer: "$49.99", "10023", "2026-12-03"
+    source_id: str
+    required: bool = True
+
+
+ProvenanceKind = Literal["template", "llm", "llm_rejected"]
+
+
+class Provenance(BaseModel):
+    kind: ProvenanceKind
+    reason: str | None = None  # why an LLM reply was rejected, or why no LLM was used
+    model: str | None = None
+    checks: list[dict[str, Any]] = Field(default_factory=list)  # verifier report, rule by rule
+
+
+class TurnResult(BaseModel):
+    session_id: str
+    turn_index: int
+    text: str  # the customer's message after cleaning (unmasked; the stored copy is masked)
+    reply: str
+    language: Literal["en", "zh"]
+    nlu: NLUResult
+    sources: list[Source] = Field(default_factory=list)
+    facts: list[Fact] = Field(default_factory=list)
+    action: str | None = None  # "order.cancelled", "return.created", "handoff", "ask.order_number" ...
+    state: dict[str, Any] = Field(default_factory=dict)  # the dialogue state after the turn
+    provenance: Provenance
+    template_reply: str = ""  # the grounded template reply (always computed)
+    llm_reply: str | None = None  # the raw LLM text, whether accepted or not
+    prompt: list[dict[str, str]] | None = None  # chat messages sent to the LLM, masked
+    handoff: bool = False
+    handoff_summary: str | None = None
+    timings: dict[str, float] = Field(default_factory=dict)  # stage -> milliseconds

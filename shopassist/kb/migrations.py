@@ -1,0 +1,281 @@
+"""Ordered, named schema migrations, recorded in ``_migrations`` (after simonw/llm).
+
+Append new migrations at the end; never edit or reorder one that has shipped.
+Money is stored as integer cents (``*_cents``) so sums and comparisons are exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+Migration = Callable[[sqlite_utils.Database], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append(fn)
+    return fn
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply pending migrations, each in its own transaction. Returns the names applied."""
+    db.execute(
+        "create table if not exists _migrations (name text primary key, applied_at text not null)"
+    )
+    done = {row[0] for row in db.execute("select name from _migrations").fetchall()}
+    applied = []
+    for fn in MIGRATIONS:
+        if fn.__name__ in done:
+            continue
+        with db.conn:
+            fn(db)
+            db.execute(
+                "insert into _migrations(name, applied_at) values (?, datetime('now'))",
+                [fn.__name__],
+            )
+        applied.append(fn.__name__)
+    return applied
+
+
+@migration
+def m001_catalog(db: sqlite_utils.Database) -> None:
+    db.conn.executescript(
+        """
+        create table meta (key text primary key, value text);
+
+        create table categories (
+            id integer primary key,
+            path text not null unique,          -- 'Clothing > Hoodies'
+            name text not null,                 -- 'Hoodies'
+            name_zh text,
+            parent_id integer references categories(id)
+        );
+
+        create table products (
+            id integer primary key,
+            handle text not null unique,
+            title text not null,
+            title_zh text,
+            description text not null default '',
+            description_zh text,
+            brand text,
+            product_type text,
+            category_id integer references categories(id),
+            specs text not null default '{}',  -- JSON object: {"Battery": "30 h", ...}
+            status text not null default 'active',
+            source text not null default 'import',  -- 'demo' or 'import'
+            created_at text not null default (datetime('now')),
+            updated_at text not null default (datetime('now'))
+        );
+        create index products_category on products(category_id);
+
+        create table tags (id integer primary key, name text not null unique);
+        create table product_tags (
+            product_id integer not null references products(id) on delete cascade,
+            tag_id integer not null references tags(id) on delete cascade,
+            primary key (product_id, tag_id)
+        );
+
+        create table variants (
+            id integer primary key,
+            product_id integer not null references products(id) on delete cascade,
+            sku text unique,
+            title text not null default '',     -- 'Blue / M'
+            options text not null default '{}', -- JSON: {"Color": "Blue", "Size": "M"}
+            colour text,
+            size text,
+            price_cents integer not null check (price_cents >= 0),
+            compare_at_cents integer check (compare_at_cents >= 0),
+            currency text not null default 'USD',
+            stock integer not null default 0 check (stock >= 0),
+            barcode text,
+            position integer not null default 0
+        );
+        create index variants_product on variants(product_id);
+
+        create table faqs (
+            id integer primary key,
+            key text not null,                  -- groups translations of one entry
+            kind text not null default 'faq',   -- 'faq' or 'policy'
+            language text not null,             -- 'en' or 'zh'
+            question text not null,
+            answer text not null,
+            intent text,
+            tags text not null default '',
+            source text not null default 'import',
+            unique (key, language)
+        );
+
+        -- Structured policy values the flows compute with (return window, fees ...).
+        create table policies (
+            key text primary key,
+            value text not null,                -- JSON
+            description text not null default ''
+        );
+        """
+    )
+
+
+@migration
+def m002_customers_orders(db: sqlite_utils.Database) -> None:
+    db.conn.executescript(
+        """
+        create table customers (
+            id integer primary key,
+            name text not null,
+            email text unique,
+            phone text,
+            tier text not null default 'standard' check (tier in ('standard', 'vip')),
+            language text not null default 'en' check (language in ('en', 'zh')),
+            address text not null default '{}',  -- JSON: default shipping address
+            source text not null default 'import',
+            created_at text not null default (datetime('now'))
+        );
+        create index customers_phone on customers(phone);
+
+        create table orders (
+            id integer primary key,
+            number text not null unique,        -- what the customer quotes: '10023'
+            customer_id integer references customers(id),
+            status text not null check (status in
+                ('pending', 'paid', 'shipped', 'in_transit', 'delivered', 'cancelled', 'returned')),
+            financial_status text,
+            fulfillment_status text,
+            currency text not null default 'USD',
+            subtotal_cents integer not null default 0,
+            shipping_cents integer not null default 0,
+            tax_cents integer not null default 0,
+            discount_cents integer not null default 0,
+            total_cents integer not null default 0,
+            shipping_method text,
+            shipping_address text not null default '{}',  -- JSON
+            invoice_number text unique,
+            placed_at text not null,
+            paid_at text,
+            cancelled_at text,
+            cancellation_fee_cents integer,
+            source text not null default 'import',
+            updated_at text not null default (datetime('now'))
+        );
+        create index orders_customer on orders(customer_id);
+
+        create table order_items (
+            id integer primary key,
+            order_id integer not null references orders(id) on delete cascade,
+            variant_id integer references variants(id) on delete set null,
+            sku text,
+            title text not null,
+            quantity integer not null check (quantity > 0),
+            unit_price_cents integer not null check (unit_price_cents >= 0)
+        );
+        create index order_items_order on order_items(order_id);
+
+        create table shipments (
+            id integer primary key,
+            order_id integer not null references orders(id) on delete cascade,
+            carrier text,
+            tracking_number text,
+            tracking_url text,
+            status text not null default 'label_created',
+            shipped_at text,
+            estimated_delivery text,
+            delivered_at text
+        );
+        create index shipments_order on shipments(order_id);
+
+        create table tracking_events (
+            id integer primary key,
+            shipment_id integer not null references shipments(id) on delete cascade,
+            at text not null,
+            status text not null,
+            location text,
+            description text not null default ''
+        );
+        create index tracking_events_shipment on tracking_events(shipment_id, at);
+
+        create table returns (
+            id integer primary key,
+            rma text not null unique,
+            order_id integer not null references orders(id) on delete cascade,
+            status text not null default 'requested' check (status in
+                ('requested', 'approved', 'received', 'refunded', 'rejected')),
+            reason text,
+            items text not null default '[]',   -- JSON list of {sku, quantity}
+            refund_cents integer,
+            refund_method text,
+            free_return_shipping integer not null default 0,
+            created_at text not null default (datetime('now')),
+            refunded_at text
+        );
+        create index returns_order on returns(order_id);
+        """
+    )
+
+
+@migration
+def m003_conversations(db: sqlite_utils.Database) -> None:
+    db.conn.executescript(
+        """
+        create table conversations (
+            id text primary key,                -- the session id
+            customer_id integer references customers(id),
+            verified integer not null default 0,
+            language text,
+            state text not null default '{}',   -- JSON dialogue state
+            handoff integer not null default 0,
+            handoff_summary text,
+            status text not null default 'open',
+            channel text not null default 'chat',  -- 'chat', 'assist', 'api'
+            started_at text not null default (datetime('now')),
+            updated_at text not null default (datetime('now'))
+        );
+
+        create table turns (
+            id integer primary key,
+            conversation_id text not null references conversations(id) on delete cascade,
+            idx integer not null,
+            created_at text not null default (datetime('now')),
+            user_text text not null,            -- masked: no emails, phones or card numbers
+            reply text not null,
+            language text,
+            intent text,
+            confidence real,
+            nlu text not null default '{}',     -- JSON (masked)
+            action text,
+            provenance text,                    -- 'template' | 'llm' | 'llm_rejected'
+            rejection_reason text,
+            sources text not null default '[]', -- JSON
+            timings text not null default '{}', -- JSON: stage -> ms
+            latency_ms real,
+            sentiment text,
+            sentiment_score real,
+            resolved integer,
+            unique (conversation_id, idx)
+        );
+
+        create table feedback (
+            id integer primary key,
+            turn_id integer references turns(id) on delete cascade,
+            conversation_id text references conversations(id) on delete cascade,
+            kind text not null check (kind in ('accepted', 'edited', 'rejected', 'relabelled')),
+            suggestion_rank integer,
+            suggested_text text,
+            final_text text,
+            corrected_intent text,
+            created_at text not null default (datetime('now'))
+        );
+
+        create table tickets (
+            id integer primary key,
+            conversation_id text references conversations(id) on delete set null,
+            customer_id integer references customers(id),
+            order_id integer references orders(id),
+            kind text not null,                 -- 'complaint', 'handoff', 'account'
+            summary text not null,
+            status text not null default 'open',
+            created_at text not null default (datetime('now'))
+        );
+        """
+    )
