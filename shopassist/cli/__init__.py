@@ -6,6 +6,7 @@ from shopassist.cli import (  # noqa: F401  (imported to register their commands
     dialogue_commands,
     kb_commands,
     nlu_commands,
+    search_commands,
     tui_commands,
 )
 from shopassist.cli.app import app

@@ -1,0 +1,1 @@
+"""Commands: search (filled in by its owner)."""
