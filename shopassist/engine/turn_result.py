@@ -62,3 +62,64 @@ class TurnResult(BaseModel):
     handoff: bool = False
     handoff_summary: str | None = None
     timings: dict[str, float] = Field(default_factory=dict)  # stage -> milliseconds
+    channel: str = "chat"  # 'chat', 'assist', 'api'
+    # True when this turn completed what the customer asked (an answer or an action), False
+    # for fallbacks and hand-offs, None while a flow is still collecting information.
+    resolved: bool | None = None
+    latency_ms: float = 0.0  # the whole turn, record included
+
+
+# --- Agent-assist, history and session listings (added by the dialogue engine) ---
+
+SuggestionKind = Literal["grounded", "llm", "clarify", "faq"]
+
+
+class Suggestion(BaseModel):
+    """One reply a staff member may send as is, edit, or ignore."""
+
+    rank: int  # 1-based, best first
+    text: str
+    kind: SuggestionKind
+    sources: list[Source] = Field(default_factory=list)
+    confidence: float = 0.0
+
+
+class Suggestions(BaseModel):
+    """What ``Assistant.suggest`` returns: the recorded turn plus up to three ranked replies."""
+
+    turn: TurnResult
+    suggestions: list[Suggestion] = Field(default_factory=list)
+
+
+class StoredTurn(BaseModel):
+    """A turn as stored (masked customer text), used to resume a session."""
+
+    turn_index: int
+    created_at: str
+    text: str  # masked
+    reply: str
+    language: str | None = None
+    intent: str | None = None
+    confidence: float | None = None
+    action: str | None = None
+    provenance: str | None = None
+    rejection_reason: str | None = None
+    sources: list[dict[str, Any]] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)
+    latency_ms: float | None = None
+    sentiment: str | None = None
+    channel: str | None = None
+
+
+class SessionInfo(BaseModel):
+    session_id: str
+    customer_id: int | None = None
+    customer_name: str | None = None
+    verified: bool = False
+    language: str | None = None
+    channel: str = "chat"
+    turns: int = 0
+    handoff: bool = False
+    started_at: str
+    updated_at: str
+    last_text: str | None = None  # masked
