@@ -279,3 +279,14 @@ def m003_conversations(db: sqlite_utils.Database) -> None:
         );
         """
     )
+
+
+@migration
+def m004_search_index(db: sqlite_utils.Database) -> None:
+    """FTS5 indexes for product and FAQ search, built from whatever is already stored."""
+    from shopassist.kb.search_index import rebuild_faq_index, rebuild_product_index
+
+    # Customers type SKUs in any case; this keeps the exact-SKU lookup an index probe.
+    db.execute("create index if not exists variants_sku_nocase on variants(sku collate nocase)")
+    rebuild_product_index(db)
+    rebuild_faq_index(db)
