@@ -1,1 +1,162 @@
-"""Commands: (filled in by its owner)."""
+"""Interactive commands: ``chat`` and ``assist`` (Textual apps) and ``stats``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from shopassist.cli.app import (
+    CustomerOption,
+    DbOption,
+    JsonOption,
+    LlmUrlOption,
+    ModelOption,
+    NoLlmOption,
+    app,
+    console,
+    fail,
+    open_kb,
+    settings_from,
+)
+
+if TYPE_CHECKING:
+    from shopassist.config import Settings
+
+SessionOption = Annotated[
+    str | None, typer.Option("--session", help="Resume (or start) the conversation with this id.")
+]
+ResumeOption = Annotated[
+    bool, typer.Option("--resume", help="Resume the most recent conversation of this kind.")
+]
+
+
+def _llm_loader(settings: Settings) -> Any:
+    """Build and load the configured backend; runs in the app's worker thread."""
+
+    def load() -> tuple[Any, str]:
+        from shopassist.engine.llm.factory import choose_backend
+
+        choice = choose_backend(settings)
+        backend = choice.backend
+        if backend is not None and hasattr(backend, "load"):
+            backend.load()  # the slow part: reading the GGUF
+        return backend, choice.reason
+
+    return load
+
+
+def _check_llm_flags(settings: Settings) -> None:
+    """Catch a wrong --model before the UI starts, so the error is a plain message."""
+    if settings.no_llm or settings.llm_url:
+        return
+    if settings.model is not None and not Path(settings.model).is_file():
+        fail(f"model file {settings.model} does not exist")
+
+
+def _assistant_factory(settings: Settings) -> Any:
+    kb = open_kb(settings)  # quick, and creates the demo db on first use with a message
+
+    def open_assistant() -> Any:
+        from shopassist.engine.assistant import Assistant
+
+        return Assistant.open(settings, db=kb, llm=None)
+
+    return open_assistant
+
+
+@app.command()
+def chat(
+    customer: CustomerOption = None,
+    session: SessionOption = None,
+    resume: ResumeOption = False,
+    db: DbOption = None,
+    model: ModelOption = None,
+    llm_url: LlmUrlOption = None,
+    no_llm: NoLlmOption = False,
+) -> None:
+    """Chat with the assistant in a terminal UI, with live insight into every turn."""
+    from shopassist.tui.chat_app import ChatApp
+
+    settings = settings_from(db=db, model=model, llm_url=llm_url, no_llm=no_llm or None)
+    _check_llm_flags(settings)
+    ChatApp(
+        _assistant_factory(settings),
+        load_llm=_llm_loader(settings),
+        autoload_llm=not settings.no_llm,
+        customer=customer,
+        session_id=session,
+        resume_last=resume,
+    ).run()
+
+
+@app.command()
+def assist(
+    replay: Annotated[
+        Path | None,
+        typer.Option("--replay", help='JSONL of customer lines ({"text": ...} or plain strings).'),
+    ] = None,
+    customer: CustomerOption = None,
+    session: SessionOption = None,
+    db: DbOption = None,
+    model: ModelOption = None,
+    llm_url: LlmUrlOption = None,
+    no_llm: NoLlmOption = False,
+) -> None:
+    """Agent-assist mode: ranked reply suggestions for a human staff member."""
+    from shopassist.tui.assist_app import AssistApp, load_replay
+
+    settings = settings_from(db=db, model=model, llm_url=llm_url, no_llm=no_llm or None)
+    _check_llm_flags(settings)
+    lines: list[str] | None = None
+    problems: list[str] = []
+    if replay is not None:
+        try:
+            lines, problems = load_replay(replay)
+        except OSError as exc:
+            fail(f"cannot read {replay}: {exc.strerror or exc}")
+        if not lines:
+            fail(f"{replay} has no customer lines" + (f" ({problems[0]})" if problems else ""))
+    AssistApp(
+        _assistant_factory(settings),
+        load_llm=_llm_loader(settings),
+        autoload_llm=not settings.no_llm,
+        customer=customer,
+        session_id=session,
+        replay=lines,
+        replay_problems=problems,
+    ).run()
+
+
+@app.command()
+def stats(
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    tui: Annotated[
+        bool, typer.Option("--tui", help="Open the interactive statistics screen.")
+    ] = False,
+    channel: Annotated[
+        str | None, typer.Option("--channel", help="Only 'chat', 'assist' or 'api' conversations.")
+    ] = None,
+) -> None:
+    """Resolution, hand-off and acceptance rates, intents, latency, sentiment, unanswered questions."""
+    from shopassist.engine.stats import compute_stats
+
+    if channel is not None and channel not in ("chat", "assist", "api"):
+        fail(f"unknown channel {channel!r}: use chat, assist or api")
+    settings = settings_from(db=db)
+    kb = open_kb(settings)
+    if tui:
+        from shopassist.tui.stats_app import StatsApp
+
+        StatsApp(kb, channel=channel).run()
+        return
+    result = compute_stats(kb, channel=channel)
+    if as_json:
+        typer.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
+        return
+    from shopassist.tui.stats_view import stats_summary
+
+    console.print(stats_summary(result))

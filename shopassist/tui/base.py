@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from shopassist.engine.assistant import Assistant
 
 AssistantFactory = Callable[[], "Assistant"]
-LLMLoader = Callable[[], Any]
+# Returns (backend or None, a one-line description of what was loaded or why not).
+LLMLoader = Callable[[], tuple[Any, str]]
 
 
 class StatusLine(Static):
@@ -110,20 +111,26 @@ class ShopAssistApp(App[None]):
     def _load_model(self) -> None:
         assert self._load_llm is not None
         try:
-            backend = self._load_llm()
+            backend, description = self._load_llm()
         except Exception as exc:
-            self.post_message(LLMStatus(f"unavailable: {type(exc).__name__}: {exc}"))
+            self.post_message(LLMStatus(f"unavailable: {exc}"))
             return
-        self.post_message(LLMStatus("on" if backend is not None else "off", backend))
+        if backend is None:
+            self.post_message(LLMStatus(f"unavailable: {description}"))
+        else:
+            self.post_message(LLMStatus("on", backend, description))
 
     @on(LLMStatus)
     def _llm_loaded(self, message: LLMStatus) -> None:
-        self.llm_status = safe(message.status, limit=80)
+        self.llm_status = "on" if message.backend is not None else "off"
         if message.backend is not None:
             self._backend = message.backend
             if self.assistant is not None:
                 self.assistant.set_llm(message.backend)
-        elif message.status.startswith("unavailable"):
+            self.notify(
+                safe(message.description or "model loaded"), title="LLM ready", markup=False
+            )
+        else:
             self.notify(safe(message.status), title="LLM", severity="warning", markup=False)
 
     def action_toggle_llm(self) -> None:

@@ -26,6 +26,7 @@ class LLMStatus(Message):
 
     status: str
     backend: Any = None
+    description: str = ""
 
 
 @dataclass

@@ -20,7 +20,8 @@ class CustomerMessage(Static):
     def __init__(self, text: str, *, label: str = "Customer") -> None:
         self.label = label
         self.message = safe(text)
-        super().__init__(self._render_text(Text(self.message)), classes="message customer")
+        self.body = Text(self.message)
+        super().__init__(self._render_text(self.body), classes="message customer")
 
     def _render_text(self, body: Text) -> Text:
         head = Text(f"{self.label}\n", "bold")
@@ -28,7 +29,8 @@ class CustomerMessage(Static):
 
     def show_entities(self, nlu: Any) -> None:
         self.message = safe(nlu.text)
-        self.update(self._render_text(highlight_entities(nlu.text, nlu.entities)))
+        self.body = highlight_entities(nlu.text, nlu.entities)
+        self.update(self._render_text(self.body))
 
 
 class ProvenanceBadge(Static):
