@@ -1,0 +1,497 @@
+"""``import-orders``: customers, orders, line items and shipments from an orders CSV.
+
+Reads Shopify's orders export (one row per line item; order-level columns are filled on
+an order's first row only) and a generic orders CSV whose columns are documented in
+docs/importing.md. Rows of one order must be next to each other, as both exports write them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import sqlite_utils
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+from shopassist.kb.importers.cleaning import clean_line, parse_count
+from shopassist.kb.importers.columns import header_key
+from shopassist.kb.importers.duplicates import SeenKeys
+from shopassist.kb.importers.options import ImportOptions
+from shopassist.kb.importers.report import ImportReport, RejectedRowsFile, rejected_path_for
+from shopassist.kb.importers.rows import (
+    OptionalLine,
+    OptionalMoney,
+    Rejection,
+    RequiredLine,
+    RequiredMoney,
+    RowError,
+    validate_row,
+)
+from shopassist.kb.importers.source import CsvSource, ImportFileError, open_source
+from shopassist.kb.importers.transaction import DemoDataError, import_transaction
+
+ORDER_STATUSES = ("pending", "paid", "shipped", "in_transit", "delivered", "cancelled", "returned")
+_STATUS_WORDS = {
+    "in transit": "in_transit", "in-transit": "in_transit", "canceled": "cancelled",
+    "refunded": "returned", "unpaid": "pending", "fulfilled": "shipped",
+}  # fmt: skip
+
+# Shopify export header -> our field.
+SHOPIFY_COLUMNS = {
+    "Name": "number", "Email": "email", "Financial Status": "financial_status",
+    "Fulfillment Status": "fulfillment_status", "Created at": "placed_at", "Paid at": "paid_at", "Fulfilled at": "shipped_at",
+    "Cancelled at": "cancelled_at", "Currency": "currency", "Subtotal": "subtotal",
+    "Shipping": "shipping", "Taxes": "tax", "Total": "total", "Discount Amount": "discount",
+    "Shipping Method": "shipping_method", "Lineitem name": "item_title",
+    "Lineitem sku": "sku", "Lineitem quantity": "quantity", "Lineitem price": "unit_price",
+    "Billing Name": "customer_name", "Shipping Name": "ship_name",
+    "Shipping Address1": "address1", "Shipping Address2": "address2",
+    "Shipping City": "city", "Shipping Zip": "zip", "Shipping Province": "province",
+    "Shipping Country": "country", "Shipping Phone": "ship_phone", "Phone": "phone",
+    "Tracking Number": "tracking_number", "Tracking Company": "carrier",
+}  # fmt: skip
+# Generic orders CSV: our field -> accepted header spellings (normalised).
+GENERIC_COLUMNS = {
+    "number": ("order_number", "order", "order_no", "order_id", "number"),
+    "email": ("email", "customer_email"),
+    "customer_name": ("customer_name", "customer", "name", "billing_name"),
+    "phone": ("phone", "customer_phone"),
+    "status": ("status", "order_status"),
+    "financial_status": ("financial_status", "payment_status"),
+    "fulfillment_status": ("fulfillment_status", "fulfilment_status"),
+    "placed_at": ("placed_at", "created_at", "order_date", "date"),
+    "paid_at": ("paid_at",),
+    "shipped_at": ("shipped_at", "fulfilled_at"),
+    "cancelled_at": ("cancelled_at", "canceled_at"),
+    "currency": ("currency",),
+    "subtotal": ("subtotal",),
+    "shipping": ("shipping", "shipping_cost", "shipping_price"),
+    "tax": ("tax", "taxes"),
+    "discount": ("discount", "discount_amount"),
+    "total": ("total", "order_total"),
+    "shipping_method": ("shipping_method",),
+    "sku": ("sku", "item_sku"),
+    "item_title": ("item_title", "item_name", "product", "product_name", "title"),
+    "quantity": ("quantity", "qty", "item_quantity"),
+    "unit_price": ("unit_price", "price", "item_price"),
+    "ship_name": ("ship_name", "shipping_name"),
+    "address1": ("address1", "address", "shipping_address1"),
+    "address2": ("address2", "shipping_address2"),
+    "city": ("city", "shipping_city"),
+    "zip": ("zip", "postcode", "postal_code", "shipping_zip"),
+    "province": ("province", "state", "region", "shipping_province"),
+    "country": ("country", "shipping_country"),
+    "ship_phone": ("ship_phone", "shipping_phone"),
+    "carrier": ("carrier", "tracking_company"),
+    "tracking_number": ("tracking_number", "tracking"),
+}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(value: Any) -> str | None:
+    text = clean_line(str(value or "")).lower()
+    if not text:
+        return None
+    if not _EMAIL.match(text) or len(text) > 254:
+        raise ValueError(f"{text[:60]!r} is not an email address")
+    return text
+
+
+def _timestamp(value: Any) -> str | None:
+    """'2024-03-01 14:05:09 +0100', ISO 8601 or a bare date -> 'YYYY-MM-DD HH:MM:SS' (UTC)."""
+    text = clean_line(str(value or ""))
+    if not text:
+        return None
+    candidate = re.sub(r"\s+([+-]\d{2}):?(\d{2})$", r"\1:\2", text).replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(candidate)
+    except ValueError:
+        raise ValueError(f"{text[:40]!r} is not a date (use YYYY-MM-DD HH:MM:SS)") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _required_timestamp(value: Any) -> str:
+    stamp = _timestamp(value)
+    if stamp is None:
+        raise ValueError("is missing")
+    return stamp
+
+
+def _quantity(value: Any) -> int:
+    count = parse_count(str(value or ""))
+    if count is None:
+        raise ValueError("is missing")
+    if count == 0:
+        raise ValueError("must be at least 1")
+    return count
+
+
+def _status(value: Any) -> str | None:
+    text = clean_line(str(value or "")).lower()
+    if not text:
+        return None
+    text = _STATUS_WORDS.get(text, text.replace(" ", "_"))
+    if text not in ORDER_STATUSES:
+        raise ValueError(f"{text[:30]!r} is not one of {', '.join(ORDER_STATUSES)}")
+    return text
+
+
+Email = Annotated[str | None, BeforeValidator(_email)]
+Timestamp = Annotated[str | None, BeforeValidator(_timestamp)]
+RequiredTimestamp = Annotated[str, BeforeValidator(_required_timestamp)]
+Quantity = Annotated[int, BeforeValidator(_quantity)]
+Status = Annotated[str | None, BeforeValidator(_status)]
+
+
+class OrderFields(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    number: RequiredLine
+    email: Email = None
+    customer_name: OptionalLine = None
+    phone: OptionalLine = None
+    status: Status = None
+    financial_status: OptionalLine = None
+    fulfillment_status: OptionalLine = None
+    placed_at: RequiredTimestamp
+    paid_at: Timestamp = None
+    shipped_at: Timestamp = None
+    cancelled_at: Timestamp = None
+    currency: OptionalLine = None
+    subtotal: OptionalMoney = None
+    shipping: OptionalMoney = None
+    tax: OptionalMoney = None
+    discount: OptionalMoney = None
+    total: OptionalMoney = None
+    shipping_method: OptionalLine = None
+    ship_name: OptionalLine = None
+    address1: OptionalLine = None
+    address2: OptionalLine = None
+    city: OptionalLine = None
+    zip: OptionalLine = None
+    province: OptionalLine = None
+    country: OptionalLine = None
+    ship_phone: OptionalLine = None
+    carrier: OptionalLine = None
+    tracking_number: OptionalLine = None
+
+    def mapped_status(self) -> str:
+        """Our status from an explicit one, or Shopify's financial + fulfillment status."""
+        if self.status:
+            return self.status
+        financial = (self.financial_status or "").lower()
+        fulfilment = (self.fulfillment_status or "").lower().replace(" ", "_")
+        shipped = fulfilment in ("fulfilled", "partial", "shipped", "in_transit", "delivered")
+        if self.cancelled_at or financial in ("voided", "expired"):
+            return "cancelled"
+        if financial == "refunded":
+            return "returned" if shipped else "cancelled"
+        if fulfilment == "delivered":
+            return "delivered"
+        if fulfilment == "in_transit":
+            return "in_transit"
+        if shipped:
+            return "shipped"
+        if financial in ("paid", "partially_paid", "partially_refunded"):
+            return "paid"
+        return "pending"
+
+
+class ItemFields(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    sku: OptionalLine = None
+    item_title: RequiredLine
+    quantity: Quantity
+    unit_price: RequiredMoney
+
+
+@dataclass
+class OrderGroup:
+    order: OrderFields
+    line: int
+    cells: list[str]
+    items: list[tuple[ItemFields, int, list[str]]] = field(default_factory=list)
+
+
+def holds_demo_orders(db: sqlite_utils.Database) -> bool:
+    row = db.execute(
+        "select 1 from orders where source = 'demo' union all "
+        "select 1 from customers where source = 'demo' limit 1"
+    ).fetchone()
+    return row is not None
+
+
+def import_orders(
+    db: sqlite_utils.Database,
+    path: Path,
+    options: ImportOptions | None = None,
+    source: CsvSource | None = None,
+) -> ImportReport:
+    """Import orders; all or nothing unless ``skip_invalid``. Upserts orders by number and
+    customers by email; an order's items and shipment are replaced by the file's."""
+    options = options or ImportOptions()
+    if source is None:
+        source = open_source(path, encoding=options.encoding, delimiter=options.delimiter)
+    is_shopify = "lineitem name" in {header_key(h) for h in source.header}
+    columns = _column_map(source.header, is_shopify)
+    for needed in ("number", "item_title", "quantity", "unit_price"):
+        if needed not in columns and not (needed == "item_title" and "sku" in columns):
+            raise ImportFileError(
+                f"cannot find the {needed.replace('_', ' ')} column; columns are "
+                + ", ".join(repr(h) for h in source.header)
+                + " (see docs/importing.md for the orders CSV format)"
+            )
+    report = ImportReport(
+        kind="orders",
+        path=path,
+        format="shopify" if is_shopify else "generic",
+        encoding=source.encoding,
+        delimiter=source.delimiter_name,
+        dry_run=options.dry_run,
+    )
+    rejects = RejectedRowsFile(rejected_path_for(path), source.header, source.delimiter)
+    names = {f: source.header[i] for f, i in columns.items()}
+    with import_transaction(db) as conn:
+        if holds_demo_orders(db) and not options.replace:
+            raise DemoDataError(
+                "this database still holds the demo orders and customers; re-run with "
+                "--replace to replace all orders, customers and shipments with this file"
+            )
+        if options.replace:
+            _clear_orders(conn)
+        writer = _OrderWriter(db)
+        seen = SeenKeys(conn, "orders")
+        try:
+            for record in _read_orders(source, columns, names):
+                report.rows += 1 if isinstance(record, Rejection) else max(1, len(record.items))
+                if isinstance(record, OrderGroup):
+                    first = seen.check_and_add([(record.order.number, record.line)]).get(
+                        record.line
+                    )
+                    if first is not None:
+                        reason = (
+                            f"order {record.order.number!r} already appeared on line {first}; "
+                            "the rows of one order must be next to each other"
+                        )
+                        record = Rejection(
+                            record.line,
+                            record.cells,
+                            [RowError(record.line, names["number"], reason)],
+                        )
+                if isinstance(record, Rejection):
+                    report.add_rejection(record)
+                    if options.skip_invalid and not options.dry_run:
+                        rejects.write(record)
+                    continue
+                if report.rejected and not options.skip_invalid:
+                    continue
+                writer.write(record)
+        finally:
+            rejects.close()
+        seen.drop()
+        if report.rows == 0:
+            raise ImportFileError(f"{path} has a header row but no data rows; nothing to import")
+        report.counts = writer.counts
+        if rejects.written:
+            report.rejected_path = rejects.path
+        if options.dry_run or (report.rejected and not options.skip_invalid):
+            conn.rollback()
+            return report
+        conn.commit()
+        report.committed = True
+    return report
+
+
+def _column_map(header: list[str], is_shopify: bool) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    if is_shopify:
+        wanted = {header_key(k): v for k, v in SHOPIFY_COLUMNS.items()}
+        for i, name in enumerate(header):
+            field_name = wanted.get(header_key(name))
+            if field_name and field_name not in columns:
+                columns[field_name] = i
+        return columns
+    lookup = {spelling: f for f, spellings in GENERIC_COLUMNS.items() for spelling in spellings}
+    for i, name in enumerate(header):
+        field_name = lookup.get(re.sub(r"[^\w]+", "_", header_key(name)).strip("_"))
+        if field_name and field_name not in columns:
+            columns[field_name] = i
+    return columns
+
+
+def _read_orders(
+    source: CsvSource, columns: dict[str, int], names: dict[str, str]
+) -> Iterator[OrderGroup | Rejection]:
+    order_fields = [f for f in OrderFields.model_fields if f in columns]
+    item_fields = [f for f in ("sku", "item_title", "quantity", "unit_price") if f in columns]
+    number_index = columns["number"]
+    current: OrderGroup | None = None
+    rejected_number: tuple[str, int] | None = None
+    for row in source.rows():
+        cells = row.cells
+        number = clean_line(cells[number_index][:200]).lstrip("#")
+        item_data: dict[str, Any] = {f: cells[columns[f]] for f in item_fields}
+        if not str(item_data.get("item_title", "")).strip():
+            item_data["item_title"] = item_data.get("sku", "")
+        item, item_errors = validate_row(ItemFields, item_data, row.line, names)
+        if number and rejected_number and number == rejected_number[0]:
+            reason = f"belongs to order {number!r}, rejected on line {rejected_number[1]}"
+            yield Rejection(row.line, cells, [RowError(row.line, names["number"], reason)])
+            continue
+        if current is not None and number == current.order.number:
+            if item is None:
+                yield Rejection(row.line, cells, item_errors)
+            else:
+                current.items.append((item, row.line, cells))
+            continue
+        if current is not None:
+            yield current
+            current = None
+        data: dict[str, Any] = {f: cells[columns[f]] for f in order_fields}
+        data["number"] = number
+        order, order_errors = validate_row(OrderFields, data, row.line, names)
+        if order is None or item is None:
+            rejected_number = (number, row.line) if order is None and number else None
+            yield Rejection(row.line, cells, order_errors + item_errors)
+            continue
+        rejected_number = None
+        current = OrderGroup(order, row.line, cells, [(item, row.line, cells)])
+    if current is not None:
+        yield current
+
+
+def _clear_orders(conn: Any) -> None:
+    """--replace: every order, customer, shipment and return goes (tickets and conversations
+    keep their text but lose the link)."""
+    conn.execute("update tickets set order_id = null, customer_id = null")
+    conn.execute("update conversations set customer_id = null")
+    for table in ("returns", "tracking_events", "shipments", "order_items", "orders", "customers"):
+        conn.execute(f"delete from {table}")
+
+
+class _OrderWriter:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.conn = db.conn
+        self.counts = {
+            "orders": 0,
+            "items": 0,
+            "created": 0,
+            "updated": 0,
+            "new_customers": 0,
+            "shipments": 0,
+        }
+
+    def write(self, group: OrderGroup) -> None:
+        order = group.order
+        conn = self.conn
+        customer_id = self._customer_id(order)
+        status = order.mapped_status()
+        subtotal = order.subtotal
+        if subtotal is None:
+            subtotal = sum(item.unit_price * item.quantity for item, _, _ in group.items)
+        shipping, tax, discount = order.shipping or 0, order.tax or 0, order.discount or 0
+        total = order.total if order.total is not None else subtotal + shipping + tax - discount
+        address = {
+            k: v
+            for k, v in {
+                "name": order.ship_name or order.customer_name,
+                "address1": order.address1,
+                "address2": order.address2,
+                "city": order.city,
+                "zip": order.zip,
+                "province": order.province,
+                "country": order.country,
+                "phone": order.ship_phone,
+            }.items()
+            if v
+        }
+        existing = conn.execute(
+            "select id from orders where number = ?", (order.number,)
+        ).fetchone()
+        values = (
+            customer_id, status, order.financial_status, order.fulfillment_status,
+            (order.currency or "USD").upper()[:3], subtotal, shipping, tax, discount, max(total, 0),
+            order.shipping_method, json.dumps(address, ensure_ascii=False), order.placed_at,
+            order.paid_at, order.cancelled_at,
+        )  # fmt: skip
+        if existing is None:
+            cursor = conn.execute(
+                "insert into orders (customer_id, status, financial_status, fulfillment_status, "
+                "currency, subtotal_cents, shipping_cents, tax_cents, discount_cents, total_cents, "
+                "shipping_method, shipping_address, placed_at, paid_at, cancelled_at, number, "
+                "source) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'import')",
+                (*values, order.number),
+            )
+            order_id = cursor.lastrowid
+            self.counts["created"] += 1
+        else:
+            order_id = existing[0]
+            conn.execute(
+                "update orders set customer_id = ?, status = ?, financial_status = ?, "
+                "fulfillment_status = ?, currency = ?, subtotal_cents = ?, shipping_cents = ?, "
+                "tax_cents = ?, discount_cents = ?, total_cents = ?, shipping_method = ?, "
+                "shipping_address = ?, placed_at = ?, paid_at = ?, cancelled_at = ?, "
+                "source = 'import', updated_at = datetime('now') where id = ?",
+                (*values, order_id),
+            )
+            conn.execute("delete from order_items where order_id = ?", (order_id,))
+            self.counts["updated"] += 1
+        self.counts["orders"] += 1
+        conn.executemany(
+            "insert into order_items (order_id, variant_id, sku, title, quantity, unit_price_cents) "
+            "values (?, (select id from variants where sku = ?), ?, ?, ?, ?)",
+            [
+                (order_id, item.sku, item.sku, item.item_title, item.quantity, item.unit_price)
+                for item, _, _ in group.items
+            ],
+        )
+        self.counts["items"] += len(group.items)
+        if order.tracking_number:
+            self._write_shipment(order_id, order, status)
+
+    def _customer_id(self, order: OrderFields) -> int | None:
+        if not order.email:
+            return None
+        name = order.customer_name or order.ship_name or order.email.split("@")[0]
+        phone = order.phone or order.ship_phone
+        row = self.conn.execute(
+            "select id from customers where email = ?", (order.email,)
+        ).fetchone()
+        if row is not None:
+            self.conn.execute(
+                "update customers set name = ?, phone = coalesce(?, phone) where id = ?",
+                (name, phone, row[0]),
+            )
+            return int(row[0])
+        cursor = self.conn.execute(
+            "insert into customers (name, email, phone, source) values (?, ?, ?, 'import')",
+            (name, order.email, phone),
+        )
+        self.counts["new_customers"] += 1
+        return cursor.lastrowid
+
+    def _write_shipment(self, order_id: int | None, order: OrderFields, status: str) -> None:
+        shipment_status = {
+            "delivered": "delivered",
+            "returned": "delivered",
+            "shipped": "in_transit",
+            "in_transit": "in_transit",
+        }.get(status, "label_created")
+        self.conn.execute(
+            "delete from shipments where order_id = ? and tracking_number = ?",
+            (order_id, order.tracking_number),
+        )
+        self.conn.execute(
+            "insert into shipments (order_id, carrier, tracking_number, status, shipped_at) "
+            "values (?, ?, ?, ?, ?)",
+            (order_id, order.carrier, order.tracking_number, shipment_status, order.shipped_at),
+        )
+        self.counts["shipments"] += 1
