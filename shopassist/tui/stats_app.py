@@ -18,5 +18,5 @@ class StatsApp(App[None]):
         self.db = db
         self.channel = channel
 
-    def on_mount(self) -> None:
-        self.push_screen(StatsScreen(self.db, channel=self.channel))
+    def get_default_screen(self) -> StatsScreen:
+        return StatsScreen(self.db, channel=self.channel)

@@ -18,6 +18,19 @@ from textual.widgets.option_list import Option
 from shopassist.tui.render import safe
 
 
+class IntentFilter(Input):
+    """An Input that leaves digits to the screen's pick bindings.
+
+    Textual drops ancestor bindings (even priority ones) for keys a focused Input
+    consumes, so the digits must be declared as not consumed here.
+    """
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        if character is not None and character in "123456789":
+            return False
+        return super().check_consume_key(key, character)
+
+
 class RelabelScreen(ModalScreen[str | None]):
     """Candidates first (the classifier's ranking), then every other intent.
 
@@ -28,7 +41,7 @@ class RelabelScreen(ModalScreen[str | None]):
         Binding("escape", "cancel", "Cancel", id="relabel.cancel"),
         Binding("down", "cursor(1)", "Down", show=False, id="relabel.down"),
         Binding("up", "cursor(-1)", "Up", show=False, id="relabel.up"),
-        # Priority, so digits pick before the filter Input can take them as text.
+        # Priority, so digits pick before the filter gets the key event.
         *(
             Binding(
                 str(n), f"pick({n})", f"Pick {n}", show=False, priority=True, id=f"relabel.pick_{n}"
@@ -56,7 +69,7 @@ class RelabelScreen(ModalScreen[str | None]):
                     f"“{safe(self.message, limit=160)}” was understood as {self.current or '?'}"
                 )
             )
-            yield Input(placeholder="filter intents", id="relabel-filter")
+            yield IntentFilter(placeholder="filter intents", id="relabel-filter")
             yield OptionList(id="relabel-list")
 
     def on_mount(self) -> None:
