@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import sqlite_utils
 
 from shopassist.config import Settings
+from shopassist.engine.pipeline import AssistantError
 from shopassist.engine.turn_result import (
     SessionInfo,
     StoredTurn,
@@ -26,18 +27,18 @@ from shopassist.engine.turn_result import (
 if TYPE_CHECKING:
     from shopassist.engine.pipeline import TurnPipeline
 
+__all__ = ["Assistant", "AssistantError", "ChoiceKind", "TokenCallback"]
+
 ChoiceKind = Literal["accepted", "edited", "rejected"]
 TokenCallback = Callable[[str], None]
-
-
-class AssistantError(Exception):
-    """A caller mistake the CLI/TUI should show as is (unknown customer, unknown session ...)."""
 
 
 class Assistant:
     """Runs turns, records them, and answers questions about stored conversations."""
 
-    def __init__(self, settings: Settings, db: sqlite_utils.Database, pipeline: TurnPipeline) -> None:
+    def __init__(
+        self, settings: Settings, db: sqlite_utils.Database, pipeline: TurnPipeline
+    ) -> None:
         self.settings = settings
         self.db = db
         self._pipeline = pipeline

@@ -1,0 +1,159 @@
+"""The decide stage: dialogue state update, flows, business rules, and the reply plan.
+
+Order of work: update what the state knows about the customer (language, sentiment,
+identity claims), evaluate the "before" rules (flags such as VIP free returns), let the
+dialogue manager pick and run a flow, apply the "after" rules (apology first, low stock,
+greeting by name), then build the ReplyPlan. Database changes a flow makes here are not
+committed: the record stage commits them together with the turn.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlite_utils
+from pydantic import BaseModel, ConfigDict, Field
+
+from shopassist.engine.dialogue.flows import FlowContext, load_flows
+from shopassist.engine.dialogue.handoff import build_handoff_summary
+from shopassist.engine.dialogue.manager import DialogueManager
+from shopassist.engine.dialogue.outcome import Outcome
+from shopassist.engine.dialogue.planner import build_plan
+from shopassist.engine.dialogue.rules import apply_after, flags_before
+from shopassist.engine.dialogue.state import DialogueState
+from shopassist.engine.nlu.result import NLUResult
+from shopassist.engine.plan import ReplyPlan
+from shopassist.engine.retrieve import Retrieval
+from shopassist.engine.turn_result import Source
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_MANAGER = DialogueManager()
+
+
+class DecideInput(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    session_id: str
+    text: str
+    nlu: NLUResult
+    state: DialogueState
+    retrieval: Retrieval
+    channel: str = "chat"
+
+
+class Decision(BaseModel):
+    plan: ReplyPlan
+    state: DialogueState
+    action: str | None = None
+    sources: list[Source] = Field(default_factory=list)
+    resolved: bool | None = None
+    handoff: bool = False
+    handoff_summary: str | None = None
+    rules_fired: list[str] = Field(default_factory=list)
+
+
+def reply_language(nlu: NLUResult, state: DialogueState, text: str) -> str:
+    """Answer in the language the customer writes; mixed text follows its Chinese, if any."""
+    if nlu.language in ("en", "zh"):
+        return nlu.language
+    if _CJK.search(text):
+        return "zh"
+    return state.language
+
+
+def decide(db: sqlite_utils.Database, inp: DecideInput) -> Decision:
+    state = inp.state.model_copy(deep=True)
+    nlu = inp.nlu
+    if inp.text.strip():
+        state.language = reply_language(nlu, state, inp.text)  # type: ignore[assignment]
+        state.push_sentiment(nlu.sentiment.score)
+        state.push_intent(nlu.intent.name)
+    state.turns += 1
+    claim = inp.retrieval.claim
+    if claim.given and not state.verified:
+        state.claimed_customer_id = claim.customer_id
+
+    flow = load_flows()
+    active_or_new = state.flow or nlu.intent.name
+    context: dict[str, Any] = {
+        "intent": nlu.intent.name,
+        "flow": active_or_new if active_or_new in flow else None,
+        "tier": state.customer_tier if state.verified else None,
+        "language": state.language,
+    }
+    flags, fired = flags_before(context)
+
+    ctx = FlowContext(
+        db=db,
+        session_id=inp.session_id,
+        state=state,
+        nlu=nlu,
+        text=inp.text,
+        language=state.language,
+        claim=claim,
+        flags=flags,
+        product_ids=inp.retrieval.product_ids,
+        product_hits=inp.retrieval.product_hits,
+        faq_hits=inp.retrieval.faq_hits,
+        intent=nlu.intent.name,
+        channel=inp.channel,
+    )
+    failures_before = state.failures
+    outcome = _MANAGER.decide(ctx)
+    context["tier"] = state.customer_tier if state.verified else None
+
+    frustrated = bool(nlu.sentiment.frustrated or state.frustrated_trend)
+    after_context = {
+        **context,
+        "intent": ctx.intent,
+        "action": outcome.action,
+        "frustrated": frustrated,
+        "low_stock": bool(outcome.low_stock),
+        "known_name": bool(state.customer_name),
+        "handoff": outcome.handoff,
+    }
+    values: dict[str, Any] = {"name": _first_name(state.customer_name or "", state.language)}
+    if outcome.low_stock:
+        low = outcome.low_stock[0]
+        values["low_stock_title"] = low.title
+        values["low_stock_count"] = outcome.fact("product.low_stock", low.stock, low.source_id)
+    fired += apply_after(outcome, after_context, values)
+
+    if state.failures == failures_before and outcome.resolved is not False:
+        state.failures = 0  # only consecutive misses count
+    state.last_action = outcome.action
+    if outcome.handoff:
+        state.handoff = True
+    summary = build_handoff_summary(db, state, inp.text) if outcome.handoff else None
+
+    if db.conn.in_transaction:
+        # This turn changed the database; its exact template wording is the record, and no
+        # write lock may be held while a model generates.
+        outcome.use_llm = False
+    plan = build_plan(
+        outcome, intent=ctx.intent, language=state.language, state=state, customer_text=inp.text
+    )
+    sources = list(inp.retrieval.sources)
+    for s in outcome.sources:
+        if all(s.id != t.id for t in sources):
+            sources.append(s)
+    return Decision(
+        plan=plan,
+        state=state,
+        action=outcome.action,
+        sources=sources,
+        resolved=outcome.resolved,
+        handoff=outcome.handoff,
+        handoff_summary=summary,
+        rules_fired=fired,
+    )
+
+
+def _first_name(name: str, language: str) -> str:
+    if language == "zh" or _CJK.search(name):
+        return name
+    return name.split()[0] if name.split() else name
+
+
+__all__ = ["DecideInput", "Decision", "Outcome", "decide", "reply_language"]

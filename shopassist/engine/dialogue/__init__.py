@@ -1,0 +1,1 @@
+"""Dialogue management: state, declarative flows, business rules, references and access."""

@@ -1,0 +1,549 @@
+"""Flow handlers that read or change the database: checks, confirmations and actions.
+
+Each handler adds facts (with their source ids) to the outcome and says a template;
+every value a template shows comes from a fact, so the verifier can hold an LLM to it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from shopassist.engine.dialogue import formatting as fmt
+from shopassist.engine.dialogue.flows import FlowContext, handler, order_source
+from shopassist.engine.dialogue.outcome import Outcome
+from shopassist.engine.dialogue.templates import render
+from shopassist.engine.privacy import mask_pii
+from shopassist.engine.turn_result import Source
+from shopassist.kb import conversations, customers, orders
+from shopassist.kb.orders import get_policy
+
+# --- shared pieces ------------------------------------------------------------------------
+
+
+def order_basics(ctx: FlowContext, out: Outcome) -> dict[str, Any]:
+    """The order number, status and total as facts; every order reply starts from these."""
+    order = ctx.order
+    sid = f"order:{order['number']}"
+    out.source(order_source(order))
+    return {
+        "order_number": out.fact("order.number", order["number"], sid),
+        "status": out.fact("order.status", fmt.status_label(order["status"], ctx.language), sid),
+        "order_total": out.fact(
+            "order.total", fmt.money(order["total_cents"], order["currency"]), sid, required=False
+        ),
+    }
+
+
+def _policy_source(key: str) -> Source:
+    return Source(id=f"policy:{key}", kind="policy", title=key.replace("_", " "))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def cancellation_fee_cents(order: dict[str, Any], flags: set[str], policy: dict[str, Any]) -> int:
+    if order["status"] in policy.get("free_statuses", ["pending"]):
+        return 0
+    if "free_cancellation" in flags and policy.get("vip_free", True):
+        return 0
+    placed = fmt.parse_day(order.get("placed_at"))
+    try:
+        placed_at = datetime.fromisoformat(str(order["placed_at"])[:19].replace("Z", ""))
+    except ValueError:
+        placed_at = None
+    hours = policy.get("free_window_hours", 24)
+    if placed_at is not None and (_now() - placed_at).total_seconds() <= hours * 3600:
+        return 0
+    if placed is None:
+        return 0
+    fee = int(order["total_cents"]) * int(policy.get("fee_percent", 0)) // 100
+    return min(fee, int(policy.get("fee_max_cents", fee)))
+
+
+# --- track_order --------------------------------------------------------------------------
+
+
+@handler("act", "track_order")
+def track_order(ctx: FlowContext, out: Outcome) -> Outcome:
+    order = ctx.order
+    values = order_basics(ctx, out)
+    out.action = "order.tracked"
+    out.say("track.status", **values)
+    shipment = order.get("shipment")
+    lang = ctx.language
+    if order["status"] == "cancelled":
+        sid = f"order:{order['number']}"
+        return out.say(
+            "track.cancelled",
+            cancelled_on=out.fact("order.cancelled_at", fmt.day(order.get("cancelled_at")), sid),
+        )
+    if not shipment or order["status"] in ("pending", "paid"):
+        days = get_policy(ctx.db, "dispatch_days", 1)
+        out.source(_policy_source("dispatch_days"))
+        return out.say(
+            "track.not_shipped",
+            dispatch_days=out.fact("policy.dispatch_days", days, "policy:dispatch_days"),
+        )
+    ssid = f"shipment:{shipment['id']}"
+    out.source(
+        Source(
+            id=ssid,
+            kind="shipment",
+            title=f"Shipment of order {order['number']}",
+            snippet=f"{shipment.get('carrier') or ''} {shipment.get('tracking_number') or ''}".strip(),
+        )
+    )
+    if shipment.get("carrier") and shipment.get("tracking_number"):
+        carriers = {c["code"]: c for c in get_policy(ctx.db, "carriers", [])}
+        carrier = carriers.get(shipment["carrier"], {"name": shipment["carrier"]})
+        out.say(
+            "track.shipment",
+            carrier=out.fact(
+                "shipment.carrier",
+                fmt.localised(carrier, "name", lang) or shipment["carrier"],
+                ssid,
+            ),
+            tracking_number=out.fact("shipment.tracking_number", shipment["tracking_number"], ssid),
+        )
+    event = shipment.get("latest_event")
+    if event:
+        description = event.get("description") or ""
+        if lang == "zh" or not description:
+            description = fmt.status_label(event.get("status") or "", lang)
+        if event.get("location"):
+            description = f"{description} ({event['location']})"
+        out.say(
+            "track.latest_event",
+            event=out.fact("shipment.latest_event", description, ssid, required=False),
+            event_date=out.fact(
+                "shipment.latest_event_date", fmt.day(event.get("at")), ssid, required=False
+            ),
+        )
+    delivered = orders.delivered_at(order)
+    if order["status"] == "delivered" and delivered:
+        out.say(
+            "track.delivered",
+            delivered_on=out.fact("shipment.delivered_at", fmt.day(delivered), ssid),
+        )
+    elif shipment.get("estimated_delivery"):
+        out.say(
+            "track.eta",
+            eta=out.fact(
+                "shipment.estimated_delivery", fmt.day(shipment["estimated_delivery"]), ssid
+            ),
+        )
+    return out
+
+
+# --- cancel_order -------------------------------------------------------------------------
+
+
+@handler("confirm", "cancel_order")
+def cancel_confirm(ctx: FlowContext, out: Outcome) -> Outcome:
+    policy = get_policy(ctx.db, "cancellation", {})
+    values = order_basics(ctx, out)
+    fee = cancellation_fee_cents(ctx.order, ctx.flags, policy)
+    out.source(_policy_source("cancellation"))
+    values["fee"] = out.fact(
+        "cancel.fee", fmt.money(fee, ctx.order["currency"]), "policy:cancellation"
+    )
+    out.facts = [
+        f if f.key != "order.total" else f.model_copy(update={"required": True}) for f in out.facts
+    ]
+    return out.say("cancel_order.confirm", **values)
+
+
+@handler("act", "cancel_order")
+def cancel_act(ctx: FlowContext, out: Outcome) -> Outcome:
+    order = ctx.order
+    policy = get_policy(ctx.db, "cancellation", {})
+    fee = cancellation_fee_cents(order, ctx.flags, policy)
+    was_paid = order["status"] != "pending"
+    values = order_basics(ctx, out)
+    orders.cancel_order(ctx.db, order["id"], fee)
+    out.action = "order.cancelled"
+    sid = f"order:{order['number']}"
+    if not was_paid:
+        return out.say("cancel.done_unpaid", **values)
+    days = get_policy(ctx.db, "refund_processing_days", 5)
+    return out.say(
+        "cancel.done_paid",
+        **values,
+        refund=out.fact(
+            "cancel.refund", fmt.money(max(0, order["total_cents"] - fee), order["currency"]), sid
+        ),
+        fee=out.fact("cancel.fee", fmt.money(fee, order["currency"]), "policy:cancellation"),
+        refund_days=out.fact(
+            "policy.refund_processing_days", days, "policy:refund_processing_days"
+        ),
+    )
+
+
+# --- change_order -------------------------------------------------------------------------
+
+
+def _planned_change(ctx: FlowContext) -> dict[str, Any] | None:
+    """A structured change (quantity, colour or size of one line) when the request is clear."""
+    order = ctx.order
+    items = order.get("items") or []
+    if not items:
+        return None
+    slots = ctx.state.slots
+    item = items[0]
+    wanted_pid = slots.get("product_id")
+    if wanted_pid is not None:
+        item = next((i for i in items if i.get("product_id") == wanted_pid), item)
+    elif len(items) > 1:
+        return None
+    change: dict[str, Any] = {"item": item}
+    if slots.get("quantity"):
+        change["quantity"] = int(slots["quantity"])
+    colour, size = slots.get("colour"), slots.get("size")
+    if (colour or size) and item.get("product_id"):
+        for v in orders.variants_of(ctx.db, item["product_id"]):
+            ok_colour = not colour or (v.get("colour") or "").lower() == str(colour).lower()
+            ok_size = not size or (v.get("size") or "").lower() == str(size).lower()
+            keep_colour = colour or item.get("colour")
+            keep_size = size or item.get("size")
+            if (
+                ok_colour
+                and ok_size
+                and (not keep_colour or (v.get("colour") or "").lower() == str(keep_colour).lower())
+                and (not keep_size or (v.get("size") or "").lower() == str(keep_size).lower())
+            ):
+                if v["id"] != item.get("variant_id") and v["stock"] >= int(
+                    change.get("quantity") or item["quantity"]
+                ):
+                    change["variant"] = v
+                break
+    return change if ("quantity" in change or "variant" in change) else None
+
+
+def _change_description(change: dict[str, Any], language: str) -> str:
+    parts = []
+    if "variant" in change:
+        parts.append(change["variant"].get("title") or "")
+    if "quantity" in change:
+        parts.append(render("change.quantity", language, {"quantity": change["quantity"]}))
+    return ", ".join(p for p in parts if p)
+
+
+@handler("confirm", "change_order")
+def change_confirm(ctx: FlowContext, out: Outcome) -> Outcome:
+    values = order_basics(ctx, out)
+    change = _planned_change(ctx)
+    if change is not None:
+        sid = f"order:{ctx.order['number']}"
+        return out.say(
+            "change_order.confirm_structured",
+            **values,
+            item=out.fact("order.item", change["item"]["title"], sid),
+            change=out.fact("change.description", _change_description(change, ctx.language), sid),
+        )
+    return out.say(
+        "change_order.confirm", **values, change_request=ctx.state.slots.get("change_request", "")
+    )
+
+
+@handler("act", "change_order")
+def change_act(ctx: FlowContext, out: Outcome) -> Outcome:
+    order = ctx.order
+    values = order_basics(ctx, out)
+    change = _planned_change(ctx)
+    sid = f"order:{order['number']}"
+    if change is not None:
+        orders.change_item(
+            ctx.db,
+            order["id"],
+            change["item"]["id"],
+            quantity=change.get("quantity"),
+            variant=change.get("variant"),
+        )
+        total = ctx.db.execute(
+            "select total_cents from orders where id = ?", [order["id"]]
+        ).fetchone()[0]
+        out.action = "order.changed"
+        return out.say(
+            "change.done",
+            **values,
+            item=out.fact("order.item", change["item"]["title"], sid),
+            change=out.fact("change.description", _change_description(change, ctx.language), sid),
+            new_total=out.fact("order.new_total", fmt.money(total, order["currency"]), sid),
+        )
+    request = mask_pii(str(ctx.state.slots.get("change_request", "")))
+    ticket = conversations.create_ticket(
+        ctx.db,
+        conversation_id=ctx.session_id,
+        customer_id=ctx.state.customer_id,
+        order_id=order["id"],
+        kind="change",
+        summary=f"Change order {order['number']}: {request}",
+    )
+    out.action = "ticket.created"
+    return out.say(
+        "change.ticket", **values, ticket_id=out.fact("ticket.id", ticket, f"ticket:{ticket}")
+    )
+
+
+# --- shipping addresses -------------------------------------------------------------------
+
+
+@handler("confirm", "change_shipping_address")
+def address_confirm(ctx: FlowContext, out: Outcome) -> Outcome:
+    values = order_basics(ctx, out)
+    return out.say(
+        "change_shipping_address.confirm", **values, new_address=ctx.state.slots["new_address"]
+    )
+
+
+@handler("act", "change_shipping_address")
+def address_act(ctx: FlowContext, out: Outcome) -> Outcome:
+    order = ctx.order
+    values = order_basics(ctx, out)
+    old = order.get("shipping_address") or {}
+    new = (
+        {"name": old.get("name"), "text": ctx.state.slots["new_address"]}
+        if isinstance(old, dict)
+        else {"text": ctx.state.slots["new_address"]}
+    )
+    orders.set_shipping_address(ctx.db, order["id"], {k: v for k, v in new.items() if v})
+    out.action = "order.address_changed"
+    return out.say("address.done", **values, new_address=ctx.state.slots["new_address"])
+
+
+@handler("confirm", "set_up_shipping_address")
+def account_address_confirm(ctx: FlowContext, out: Outcome) -> Outcome:
+    return out.say("set_up_shipping_address.confirm", new_address=ctx.state.slots["new_address"])
+
+
+@handler("act", "set_up_shipping_address")
+def account_address_act(ctx: FlowContext, out: Outcome) -> Outcome:
+    assert ctx.state.customer_id is not None
+    customers.set_default_address(
+        ctx.db, ctx.state.customer_id, {"text": ctx.state.slots["new_address"]}
+    )
+    out.action = "customer.address_set"
+    out.source(
+        Source(id=f"customer:{ctx.state.customer_id}", kind="customer", title="Your account")
+    )
+    return out.say("account_address.done", new_address=ctx.state.slots["new_address"])
+
+
+# --- returns and refunds ------------------------------------------------------------------
+
+
+def _return_window(ctx: FlowContext) -> int:
+    if "vip_return_window" in ctx.flags:
+        vip = get_policy(ctx.db, "vip", {})
+        if vip.get("return_window_days"):
+            return int(vip["return_window_days"])
+    return int(get_policy(ctx.db, "return_window_days", 30))
+
+
+@handler("check", "get_refund")
+def refund_check(ctx: FlowContext, out: Outcome) -> Outcome | None:
+    order = ctx.order
+    values = order_basics(ctx, out)
+    status = order["status"]
+    out.action = "return.refused"
+    if status in ("pending", "paid"):
+        return out.say("refund.not_shipped", **values)
+    if status in ("shipped", "in_transit"):
+        window = _return_window(ctx)
+        return out.say(
+            "refund.not_delivered",
+            **values,
+            window_days=out.fact("policy.return_window_days", window, "policy:return_window_days"),
+        )
+    if status == "cancelled":
+        out.action = "refund.explained"
+        return out.say("refund.cancelled", **values)
+    if order.get("returns") or status == "returned":
+        ret = (order.get("returns") or [None])[-1]
+        if ret:
+            rsid = f"return:{ret['rma']}"
+            out.source(Source(id=rsid, kind="return", title=ret["rma"], snippet=ret["status"]))
+            return out.say(
+                "refund.existing",
+                **values,
+                rma=out.fact("return.rma", ret["rma"], rsid),
+                return_status=out.fact(
+                    "return.status", fmt.status_label(ret["status"], ctx.language), rsid
+                ),
+            )
+        return out.say("refund.already_returned", **values)
+    delivered = fmt.parse_day(orders.delivered_at(order))
+    window = _return_window(ctx)
+    if delivered is not None and (_now().date() - delivered).days > window:
+        out.source(_policy_source("return_window_days"))
+        return out.say(
+            "refund.window_passed",
+            **values,
+            delivered_on=out.fact(
+                "shipment.delivered_at", fmt.day(delivered.isoformat()), f"order:{order['number']}"
+            ),
+            window_days=out.fact("policy.return_window_days", window, "policy:return_window_days"),
+        )
+    return None
+
+
+def _free_return(ctx: FlowContext) -> bool:
+    if "free_return_shipping" in ctx.flags:
+        return True
+    reason = str(ctx.state.slots.get("reason", "")).lower()
+    from shopassist.engine.dialogue.lexicon import free_return_reason
+
+    return free_return_reason(reason)
+
+
+def _return_items(order: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"sku": i.get("sku"), "title": i["title"], "quantity": i["quantity"]}
+        for i in order.get("items") or []
+    ]
+
+
+@handler("confirm", "get_refund")
+def refund_confirm(ctx: FlowContext, out: Outcome) -> Outcome:
+    order = ctx.order
+    values = order_basics(ctx, out)
+    items = (
+        fmt.list_join([i["title"] for i in _return_items(order)], ctx.language)
+        or values["order_number"]
+    )
+    out.say("get_refund.confirm", **values, items=items, reason=ctx.state.slots.get("reason", ""))
+    if _free_return(ctx):
+        out.say("refund.free_shipping")
+    else:
+        fee = get_policy(ctx.db, "return_shipping_fee_cents", 0)
+        out.source(_policy_source("return_shipping_fee_cents"))
+        out.say(
+            "refund.label_fee",
+            label_fee=out.fact(
+                "policy.return_shipping_fee",
+                fmt.money(fee, order["currency"]),
+                "policy:return_shipping_fee_cents",
+            ),
+        )
+    return out.say("confirm.question")
+
+
+@handler("act", "get_refund")
+def refund_act(ctx: FlowContext, out: Outcome) -> Outcome:
+    order = ctx.order
+    values = order_basics(ctx, out)
+    policy = get_policy(ctx.db, "returns", {})
+    free = _free_return(ctx)
+    fee = 0 if free else int(get_policy(ctx.db, "return_shipping_fee_cents", 0))
+    refund = max(0, int(order["total_cents"]) - fee)
+    rma = orders.next_rma(
+        ctx.db, order["number"], policy.get("rma_format", "RMA-{order_number}-{n}")
+    )
+    orders.create_return(
+        ctx.db,
+        order_id=order["id"],
+        rma=rma,
+        reason=mask_pii(str(ctx.state.slots.get("reason", ""))),
+        items=_return_items(order),
+        refund_cents=refund,
+        refund_method="original_payment_method",
+        free_return_shipping=free,
+    )
+    out.action = "return.created"
+    rsid = f"return:{rma}"
+    out.source(Source(id=rsid, kind="return", title=rma, snippet="requested"))
+    days = get_policy(ctx.db, "refund_processing_days", 5)
+    out.say(
+        "refund.done",
+        **values,
+        rma=out.fact("return.rma", rma, rsid),
+        refund=out.fact("return.refund", fmt.money(refund, order["currency"]), rsid),
+        refund_days=out.fact(
+            "policy.refund_processing_days", days, "policy:refund_processing_days"
+        ),
+    )
+    if free:
+        out.say("refund.free_shipping")
+    return out
+
+
+@handler("act", "track_refund")
+def track_refund(ctx: FlowContext, out: Outcome) -> Outcome:
+    order = ctx.order
+    values = order_basics(ctx, out)
+    returns = order.get("returns") or []
+    out.action = "refund.tracked"
+    if returns:
+        ret = returns[-1]
+        rsid = f"return:{ret['rma']}"
+        out.source(Source(id=rsid, kind="return", title=ret["rma"], snippet=ret["status"]))
+        out.say(
+            "refund.track",
+            **values,
+            rma=out.fact("return.rma", ret["rma"], rsid),
+            return_status=out.fact(
+                "return.status", fmt.status_label(ret["status"], ctx.language), rsid
+            ),
+            refund=out.fact(
+                "return.refund", fmt.money(ret.get("refund_cents") or 0, order["currency"]), rsid
+            ),
+        )
+        if ret.get("refunded_at"):
+            out.say(
+                "refund.refunded_on",
+                refunded_on=out.fact("return.refunded_at", fmt.day(ret["refunded_at"]), rsid),
+            )
+        else:
+            days = get_policy(ctx.db, "refund_processing_days", 5)
+            out.say(
+                "refund.processing",
+                refund_days=out.fact(
+                    "policy.refund_processing_days", days, "policy:refund_processing_days"
+                ),
+            )
+        return out
+    if order["status"] == "cancelled":
+        sid = f"order:{order['number']}"
+        paid = fmt.money(
+            max(0, order["total_cents"] - (order.get("cancellation_fee_cents") or 0)),
+            order["currency"],
+        )
+        days = get_policy(ctx.db, "refund_processing_days", 5)
+        return out.say(
+            "refund.cancelled_track",
+            **values,
+            refund=out.fact("cancel.refund", paid, sid),
+            refund_days=out.fact(
+                "policy.refund_processing_days", days, "policy:refund_processing_days"
+            ),
+        )
+    out.resolved = True
+    return out.say("refund.none", **values)
+
+
+# --- invoices -----------------------------------------------------------------------------
+
+
+@handler("act", "get_invoice")
+def invoice(ctx: FlowContext, out: Outcome) -> Outcome:
+    order = ctx.order
+    values = order_basics(ctx, out)
+    out.action = "invoice.shown"
+    sid = f"order:{order['number']}"
+    if order["status"] == "pending" or not order.get("invoice_number"):
+        return out.say("invoice.not_yet", **values)
+    inv = get_policy(ctx.db, "invoices", {})
+    out.facts = [
+        f if f.key != "order.total" else f.model_copy(update={"required": True}) for f in out.facts
+    ]
+    return out.say(
+        "invoice.details",
+        **values,
+        invoice_number=out.fact("order.invoice_number", order["invoice_number"], sid),
+        invoice_date=out.fact(
+            "order.invoice_date", fmt.day(order.get("paid_at") or order.get("placed_at")), sid
+        ),
+        invoice_where=fmt.localised(inv, "where", ctx.language) or "",
+    )

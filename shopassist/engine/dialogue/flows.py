@@ -1,0 +1,226 @@
+"""The flow engine: interprets the declarative flows in ``data/flows.toml``.
+
+A flow is a list of steps; each turn the engine walks them in order and the first step
+that is not yet satisfied speaks (asks for a slot, asks for verification, asks for
+confirmation). Steps that touch the database call the handlers in ``actions.py``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlite_utils
+from pydantic import BaseModel, Field
+
+from shopassist.engine.dialogue.access import (
+    MAX_VERIFICATION_FAILURES,
+    Claim,
+    OrderAccess,
+    apply_access,
+    check_order_access,
+)
+from shopassist.engine.dialogue.outcome import Outcome
+from shopassist.engine.dialogue.state import DialogueState, PendingConfirmation
+from shopassist.engine.nlu.result import NLUResult
+from shopassist.engine.turn_result import Source
+
+DATA = Path(__file__).parent / "data" / "flows.toml"
+
+
+class FlowSpec(BaseModel):
+    name: str
+    intents: list[str]
+    kind: Literal["task", "info"] = "info"
+    steps: list[str]
+    requires: dict[str, Any] = Field(default_factory=dict)
+    free_text: list[str] = Field(default_factory=list)
+    prompts: dict[str, str] = Field(default_factory=dict)
+    handler: str | None = None
+    handoff_intents: list[str] = Field(default_factory=list)
+
+    @property
+    def slots(self) -> list[str]:
+        return [s.split(":", 1)[1] for s in self.steps if s.startswith("collect:")]
+
+    @property
+    def needs_order(self) -> bool:
+        return "verify" in self.steps
+
+    def prompt_for(self, slot: str) -> str:
+        return self.prompts.get(slot, f"ask.{slot}")
+
+
+@cache
+def load_flows() -> dict[str, FlowSpec]:
+    with DATA.open("rb") as fh:
+        raw = tomllib.load(fh)
+    return {name: FlowSpec(name=name, **spec) for name, spec in raw["flows"].items()}
+
+
+@cache
+def flow_for_intent() -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for spec in load_flows().values():
+        for intent in spec.intents:
+            mapping[intent] = spec.name
+    return mapping
+
+
+def spec_for_intent(intent: str) -> FlowSpec:
+    flows = load_flows()
+    return flows[flow_for_intent().get(intent, "out_of_scope")]
+
+
+@dataclass
+class FlowContext:
+    """Everything a step or handler may use for this turn."""
+
+    db: sqlite_utils.Database
+    session_id: str
+    state: DialogueState
+    nlu: NLUResult
+    text: str
+    language: str
+    claim: Claim
+    flags: set[str] = field(default_factory=set)
+    product_ids: list[int] = field(default_factory=list)  # resolved references and names
+    product_hits: list[Any] = field(default_factory=list)  # search hits from retrieval
+    faq_hits: list[Any] = field(default_factory=list)
+    access: OrderAccess = field(default_factory=OrderAccess)
+    intent: str = "out_of_scope"
+    channel: str = "chat"
+
+    def ensure_access(self) -> OrderAccess:
+        """Check access for the order in the slot (re-checked when the slot changed)."""
+        number = self.state.slots.get("order_number")
+        if self.access.number != number or self.access.status == "no_number":
+            self.access = check_order_access(self.db, self.state, number, self.claim)
+            apply_access(self.db, self.state, self.access, self.claim)
+            if self.access.verified_customer_id is not None:
+                # Verified just now: the customer's tier may switch rules on (VIP benefits).
+                from shopassist.engine.dialogue.rules import flags_before
+
+                self.flags |= flags_before(
+                    {"tier": self.state.customer_tier, "intent": self.intent}
+                )[0]
+        return self.access
+
+    @property
+    def order(self) -> dict[str, Any]:
+        assert self.access.status == "granted" and self.access.order is not None
+        return self.access.order
+
+
+Handler = Callable[[FlowContext, Outcome], Outcome | None]
+CHECKS: dict[str, Handler] = {}
+CONFIRMS: dict[str, Handler] = {}
+ACTS: dict[str, Handler] = {}
+
+
+def handler(kind: Literal["check", "confirm", "act"], *names: str) -> Callable[[Handler], Handler]:
+    table = {"check": CHECKS, "confirm": CONFIRMS, "act": ACTS}[kind]
+
+    def register(fn: Handler) -> Handler:
+        for name in names:
+            table[name] = fn
+        return fn
+
+    return register
+
+
+def order_source(order: dict[str, Any]) -> Source:
+    return Source(
+        id=f"order:{order['number']}",
+        kind="order",
+        title=f"Order {order['number']}",
+        snippet=f"status {order['status']}",
+    )
+
+
+def _denied(ctx: FlowContext, access: OrderAccess) -> Outcome:
+    out = Outcome(use_llm=False)
+    number = access.number or ""
+    out.allowed_values.append(number)
+    state = ctx.state
+    if access.status == "needs_verification":
+        state.step = "verify"
+        return out.say("verify.ask", order_number=number)
+    if access.status == "not_on_account":
+        state.slots.pop("order_number", None)
+        state.step = "collect:order_number"
+        return out.say("verify.not_on_account", order_number=number)
+    # mismatch
+    if state.verification_failures >= MAX_VERIFICATION_FAILURES:
+        state.end_flow()
+        out.resolved = False
+        return out.say("verify.too_many")
+    state.step = "verify"
+    return out.say("verify.mismatch", order_number=number)
+
+
+def run_flow(spec: FlowSpec, ctx: FlowContext, *, confirmed: bool = False) -> Outcome:
+    """Walk the flow's steps; returns what to say this turn (the state is updated in place)."""
+    state = ctx.state
+    name = spec.handler or spec.name
+    for step in spec.steps:
+        kind, _, arg = step.partition(":")
+        if kind == "collect":
+            if state.slots.get(arg) in (None, ""):
+                state.step = step
+                out = Outcome(use_llm=False)
+                return out.say(spec.prompt_for(arg), **_prompt_values(ctx))
+        elif kind == "verify":
+            access = ctx.ensure_access()
+            if access.status != "granted":
+                return _denied(ctx, access)
+            state.last_order = access.number
+        elif kind == "identify":
+            if not state.verified:
+                if state.slots.get("order_number"):
+                    access = ctx.ensure_access()
+                    if access.status != "granted":
+                        return _denied(ctx, access)
+                else:
+                    state.step = "identify"
+                    return Outcome(use_llm=False).say("ask.identify")
+        elif kind == "check":
+            allowed = spec.requires.get("status_in")
+            if allowed and ctx.order["status"] not in allowed:
+                out = Outcome(use_llm=True, resolved=True, action=f"{spec.name}.refused")
+                from shopassist.engine.dialogue.actions import order_basics
+
+                values = order_basics(ctx, out)
+                state.end_flow()
+                return out.say(spec.requires["refuse"], **values)
+            check = CHECKS.get(name)
+            if check is not None:
+                refusal = check(ctx, Outcome(resolved=True))
+                if refusal is not None:
+                    state.end_flow()
+                    return refusal
+        elif kind == "confirm":
+            if not confirmed:
+                state.step = "confirm"
+                state.pending = PendingConfirmation(flow=spec.name)
+                out = Outcome(use_llm=False)
+                confirm = CONFIRMS.get(name)
+                result = confirm(ctx, out) if confirm else None
+                return result if result is not None else out.say(f"{spec.name}.confirm")
+        elif kind == "act":
+            act = ACTS[name]
+            out = Outcome(resolved=True)
+            result = act(ctx, out) or out
+            if state.flow == spec.name:
+                state.end_flow()
+            return result
+    state.end_flow()
+    return Outcome(resolved=True)
+
+
+def _prompt_values(ctx: FlowContext) -> dict[str, Any]:
+    return {"order_number": ctx.state.slots.get("order_number", "")}

@@ -1,0 +1,581 @@
+"""Handlers for flows that answer at once: products, policies, FAQs, small talk, hand-off."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from shopassist.engine.dialogue import formatting as fmt
+from shopassist.engine.dialogue.flows import FlowContext, handler
+from shopassist.engine.dialogue.handoff import build_handoff_summary
+from shopassist.engine.dialogue.outcome import LowStock, Outcome
+from shopassist.engine.dialogue.rules import rule_param
+from shopassist.engine.dialogue.state import MentionedProduct
+from shopassist.engine.dialogue.templates import render
+from shopassist.engine.privacy import mask_pii
+from shopassist.engine.turn_result import Source
+from shopassist.kb import conversations, customers
+from shopassist.kb.orders import get_policy
+from shopassist.kb.search import ProductDetail, get_product, search_products
+
+MAX_LIST = 3
+
+
+def _policy(ctx: FlowContext, out: Outcome, key: str, default: Any) -> Any:
+    out.source(Source(id=f"policy:{key}", kind="policy", title=key.replace("_", " ")))
+    return get_policy(ctx.db, key, default)
+
+
+def _title(p: Any, language: str) -> str:
+    if language == "zh" and getattr(p, "title_zh", None):
+        return str(p.title_zh)
+    return str(p.title)
+
+
+def _product_source(p: Any, language: str) -> Source:
+    return Source(
+        id=p.source_id,
+        kind="product",
+        title=_title(p, language),
+        snippet=(getattr(p, "snippet", "") or "")[:200],
+        score=getattr(p, "score", None),
+    )
+
+
+def _remember(ctx: FlowContext, products: list[ProductDetail], *, shown: bool) -> None:
+    ctx.state.remember_products(
+        [
+            MentionedProduct(
+                product_id=p.id,
+                title=p.title,
+                colours=sorted({v.colour for v in p.variants if v.colour}),
+            )
+            for p in products
+        ]
+    )
+    if shown:
+        ctx.state.shown = [p.id for p in products]
+
+
+def _details(ctx: FlowContext, ids: list[int]) -> list[ProductDetail]:
+    found = []
+    for pid in ids:
+        p = get_product(ctx.db, pid)
+        if p is not None and p.status == "active":
+            found.append(p)
+    return found
+
+
+def _price_text(p: ProductDetail) -> str:
+    prices = sorted({v.price_cents for v in p.variants}) or [p.min_price_cents or 0]
+    if len(prices) > 1:
+        return f"{fmt.money(prices[0], p.currency)}–{fmt.money(prices[-1], p.currency)}"
+    return fmt.money(prices[0], p.currency)
+
+
+def _chosen_variant(ctx: FlowContext, p: ProductDetail) -> Any:
+    colours = {str(e.value).lower() for e in ctx.nlu.entities if e.type == "colour"}
+    sizes = {str(e.value).lower() for e in ctx.nlu.entities if e.type == "size"}
+    if not colours and not sizes:
+        return None
+    for v in p.variants:
+        if colours and (v.colour or "").lower() not in colours:
+            continue
+        if sizes and (v.size or "").lower() not in sizes:
+            continue
+        return v
+    return None
+
+
+def _list_products(
+    ctx: FlowContext, out: Outcome, products: list[ProductDetail], intro: str, **intro_values: Any
+) -> Outcome:
+    lang = ctx.language
+    lines = []
+    for i, p in enumerate(products[:MAX_LIST], start=1):
+        out.source(_product_source(p, lang))
+        title = out.fact(f"product.{p.id}.title", _title(p, lang), p.source_id)
+        price = out.fact(f"product.{p.id}.price", _price_text(p), p.source_id)
+        stock_key = "product.line_in_stock" if p.in_stock else "product.line_out_of_stock"
+        lines.append(render(stock_key, lang, {"n": i, "title": title, "price": price}))
+        _low_stock(out, p, lang)
+    _remember(ctx, products[:MAX_LIST], shown=True)
+    out.say(intro, **intro_values, products="\n" + "\n".join(lines) + "\n")
+    return out.say("product.list_outro")
+
+
+def _low_stock(out: Outcome, p: ProductDetail, language: str, variant: Any = None) -> None:
+    limit = int(rule_param("low_stock_note", "max_stock", 3))
+    stock = variant.stock if variant is not None else p.total_stock
+    if 0 < stock <= limit:
+        out.low_stock.append(
+            LowStock(title=_title(p, language), stock=stock, source_id=(variant or p).source_id)
+        )
+
+
+# --- products -----------------------------------------------------------------------------
+
+
+def _search(ctx: FlowContext, limit: int = 5) -> list[ProductDetail]:
+    hits = ctx.product_hits or search_products(ctx.db, ctx.text, limit=limit, language=ctx.language)
+    return _details(ctx, [h.id for h in hits[:limit]])
+
+
+@handler("act", "product_search")
+def product_search(ctx: FlowContext, out: Outcome) -> Outcome:
+    products = _search(ctx)
+    out.action = "products.listed"
+    if not products:
+        out.resolved = False
+        return out.say("product.none")
+    return _list_products(ctx, out, products, "product.list_intro")
+
+
+@handler("act", "product_info")
+def product_info(ctx: FlowContext, out: Outcome) -> Outcome:
+    products = _details(ctx, ctx.product_ids[:1]) or _search(ctx, limit=1)
+    if not products:
+        out.resolved = False
+        return out.say("product.which")
+    p = products[0]
+    lang = ctx.language
+    out.action = "product.shown"
+    out.source(_product_source(p, lang))
+    title = out.fact("product.title", _title(p, lang), p.source_id)
+    variant = _chosen_variant(ctx, p)
+    if variant is not None:
+        out.source(Source(id=variant.source_id, kind="variant", title=variant.title))
+        out.say(
+            "product.variant_price",
+            title=title,
+            variant=out.fact("variant.title", variant.title, variant.source_id),
+            price=out.fact(
+                "variant.price", fmt.money(variant.price_cents, variant.currency), variant.source_id
+            ),
+        )
+        if variant.stock > 0:
+            out.say(
+                "product.stock_in",
+                stock=out.fact("variant.stock", variant.stock, variant.source_id),
+            )
+        else:
+            out.say("product.out_of_stock")
+        _low_stock(out, p, lang, variant)
+    else:
+        out.say(
+            "product.price",
+            title=title,
+            price=out.fact("product.price", _price_text(p), p.source_id),
+        )
+        if p.in_stock:
+            out.say("product.stock_in", stock=out.fact("product.stock", p.total_stock, p.source_id))
+        else:
+            out.say("product.out_of_stock")
+        colours = sorted({v.colour for v in p.variants if v.colour})
+        sizes = list(dict.fromkeys(v.size for v in p.variants if v.size))
+        if colours:
+            out.say(
+                "product.colours",
+                colours=out.fact(
+                    "product.colours", fmt.list_join(colours, lang), p.source_id, required=False
+                ),
+            )
+        if sizes:
+            out.say(
+                "product.sizes",
+                sizes=out.fact(
+                    "product.sizes", fmt.list_join(sizes, lang), p.source_id, required=False
+                ),
+            )
+        _low_stock(out, p, lang)
+    specs = [f"{k}: {v}" for k, v in list(p.specs.items())[:3]]
+    if specs:
+        out.say(
+            "product.specs",
+            specs=out.fact("product.specs", "; ".join(specs), p.source_id, required=False),
+        )
+    _remember(ctx, [p], shown=False)
+    return out
+
+
+@handler("act", "product_compare")
+def product_compare(ctx: FlowContext, out: Outcome) -> Outcome:
+    ids = list(ctx.product_ids)
+    for m in ctx.state.mentioned:
+        if len(ids) >= 2:
+            break
+        if m.product_id not in ids:
+            ids.append(m.product_id)
+    products = _details(ctx, ids[:2])
+    if len(products) < 2:
+        for p in _search(ctx, limit=4):
+            if len(products) >= 2:
+                break
+            if all(p.id != q.id for q in products):
+                products.append(p)
+    if len(products) < 2:
+        out.resolved = False
+        return out.say("product.compare_which")
+    lang = ctx.language
+    out.action = "products.compared"
+    values: dict[str, Any] = {}
+    for tag, p in zip(("a", "b"), products, strict=False):
+        out.source(_product_source(p, lang))
+        values[f"title_{tag}"] = out.fact(f"product.{p.id}.title", _title(p, lang), p.source_id)
+        values[f"price_{tag}"] = out.fact(f"product.{p.id}.price", _price_text(p), p.source_id)
+        stock_key = "product.compare_in_stock" if p.in_stock else "product.compare_out_of_stock"
+        values[f"stock_{tag}"] = render(stock_key, lang, {"stock": p.total_stock})
+        if p.in_stock:
+            out.fact(f"product.{p.id}.stock", p.total_stock, p.source_id, required=False)
+    out.say("product.compare", **values)
+    a, b = products
+    shared = [k for k in a.specs if k in b.specs][:3]
+    if shared:
+        lines = "; ".join(f"{k}: {a.specs[k]} / {b.specs[k]}" for k in shared)
+        out.say(
+            "product.compare_specs",
+            specs=out.fact("product.compare_specs", lines, f"{a.source_id}", required=False),
+        )
+    _remember(ctx, products, shown=True)
+    return out
+
+
+@handler("act", "recommendation")
+def recommendation(ctx: FlowContext, out: Outcome) -> Outcome:
+    db = ctx.db
+    category_id: int | None = None
+    intro = "product.recommend_intro"
+    seed = _details(ctx, ctx.product_ids[:1])
+    if not seed:
+        hits = [h for h in (ctx.product_hits or []) if h.score is not None][:1]
+        seed = _details(ctx, [h.id for h in hits])
+    bought: set[int] = set()
+    if ctx.state.customer_id is not None and ctx.state.verified:
+        bought = customers.purchased_product_ids(db, ctx.state.customer_id)
+    if seed:
+        row = db.execute("select category_id from products where id = ?", [seed[0].id]).fetchone()
+        category_id = row[0] if row else None
+    elif ctx.state.customer_id is not None and ctx.state.verified:
+        history = customers.purchased_category_ids(db, ctx.state.customer_id)
+        if history:
+            category_id = history[0]
+            intro = "product.recommend_history"
+    exclude = bought | {p.id for p in seed}
+    sql = (
+        "select p.id, sum(v.stock) as stock from products p join variants v on v.product_id = p.id "
+        "where p.status = 'active' {where} group by p.id having stock > 0 order by stock desc, p.id limit 12"
+    )
+    params: list[Any] = []
+    where = ""
+    if category_id is not None:
+        where = "and p.category_id = ?"
+        params.append(category_id)
+    rows = db.execute(sql.format(where=where), params).fetchall()
+    ids = [r[0] for r in rows if r[0] not in exclude][:MAX_LIST]
+    products = _details(ctx, ids)
+    out.action = "products.recommended"
+    if not products:
+        out.resolved = False
+        return out.say("product.none")
+    return _list_products(ctx, out, products, intro)
+
+
+@handler("act", "promotions")
+def promotions(ctx: FlowContext, out: Outcome) -> Outcome:
+    promos = _policy(ctx, out, "promotions", [])
+    today = datetime.now(UTC).date().isoformat()
+    live = [p for p in promos if str(p.get("valid_until", "9999")) >= today]
+    out.action = "promotions.listed"
+    if not live:
+        return out.say("promo.none")
+    lines = []
+    for p in live:
+        code = out.fact(f"promo.{p['code']}.code", p["code"], "policy:promotions")
+        desc = out.fact(
+            f"promo.{p['code']}.description",
+            fmt.localised(p, "description", ctx.language),
+            "policy:promotions",
+            required=False,
+        )
+        until = out.fact(
+            f"promo.{p['code']}.valid_until",
+            p.get("valid_until", ""),
+            "policy:promotions",
+            required=False,
+        )
+        lines.append(
+            render(
+                "promo.line",
+                ctx.language,
+                {"code": code, "description": desc, "valid_until": until},
+            )
+        )
+    return out.say("promo.list", promotions="\n" + "\n".join(lines))
+
+
+# --- policies and FAQs --------------------------------------------------------------------
+
+
+def _faq_answer(ctx: FlowContext, out: Outcome) -> bool:
+    hits = [h for h in ctx.faq_hits if h.language == ctx.language] or list(ctx.faq_hits)
+    if ctx.intent:
+        hits = [h for h in hits if h.intent == ctx.intent] or hits
+    if not hits:
+        return False
+    hit = hits[0]
+    out.source(
+        Source(
+            id=hit.source_id,
+            kind="faq",
+            title=hit.question,
+            snippet=hit.answer[:200],
+            score=hit.score,
+        )
+    )
+    out.say("faq.answer", answer=out.fact("faq.answer", hit.answer, hit.source_id, required=False))
+    return True
+
+
+@handler("act", "check_cancellation_fee")
+def cancellation_fee(ctx: FlowContext, out: Outcome) -> Outcome:
+    p = _policy(ctx, out, "cancellation", {})
+    sid = "policy:cancellation"
+    out.action = "policy.cancellation_fee"
+    out.say(
+        "fee.policy",
+        free_hours=out.fact("cancel.free_window_hours", p.get("free_window_hours", 24), sid),
+        fee_percent=out.fact("cancel.fee_percent", f"{p.get('fee_percent', 0)}%", sid),
+        fee_max=out.fact("cancel.fee_max", fmt.money(p.get("fee_max_cents", 0)), sid),
+    )
+    if "free_cancellation" in ctx.flags:
+        out.say("fee.vip")
+    return out
+
+
+@handler("act", "delivery_options")
+def delivery_options(ctx: FlowContext, out: Outcome) -> Outcome:
+    methods = _policy(ctx, out, "shipping_methods", [])
+    sid = "policy:shipping_methods"
+    lang = ctx.language
+    lines = []
+    for m in methods:
+        name = out.fact(f"shipping.{m['code']}.name", fmt.localised(m, "name", lang), sid)
+        price = out.fact(f"shipping.{m['code']}.price", fmt.money(m.get("price_cents", 0)), sid)
+        days = (
+            f"{m['days_min']}"
+            if m["days_min"] == m["days_max"]
+            else f"{m['days_min']}–{m['days_max']}"
+        )
+        days = out.fact(f"shipping.{m['code']}.days", days, sid)
+        line = render("delivery.line", lang, {"name": name, "price": price, "days": days})
+        if m.get("free_over_cents"):
+            line += render(
+                "delivery.free_over",
+                lang,
+                {
+                    "free_over": out.fact(
+                        f"shipping.{m['code']}.free_over",
+                        fmt.money(m["free_over_cents"]),
+                        sid,
+                        required=False,
+                    )
+                },
+            )
+        lines.append(line)
+    out.action = "policy.delivery"
+    dispatch = get_policy(ctx.db, "dispatch_days", 1)
+    out.say(
+        "delivery.options",
+        methods="\n" + "\n".join(lines) + "\n",
+        dispatch_days=out.fact("policy.dispatch_days", dispatch, "policy:dispatch_days"),
+    )
+    if "free_return_shipping" in ctx.flags:
+        out.say("delivery.vip")
+    return out
+
+
+@handler("act", "payment_methods")
+def payment_methods(ctx: FlowContext, out: Outcome) -> Outcome:
+    p = _policy(ctx, out, "payment_methods", {})
+    lang = ctx.language
+    accepted = [fmt.localised(m, "name", lang) for m in p.get("accepted", [])]
+    refused = [m.get(lang) or m.get("en", "") for m in p.get("not_accepted", [])]
+    out.action = "policy.payment_methods"
+    return out.say(
+        "payment.methods",
+        methods=out.fact(
+            "payment.accepted", fmt.list_join(accepted, lang), "policy:payment_methods"
+        ),
+        not_accepted=out.fact(
+            "payment.not_accepted",
+            fmt.list_join(refused, lang),
+            "policy:payment_methods",
+            required=False,
+        ),
+    )
+
+
+@handler("act", "payment_issue")
+def payment_issue(ctx: FlowContext, out: Outcome) -> Outcome:
+    p = _policy(ctx, out, "payment_issues", {})
+    sid = "policy:payment_issues"
+    out.action = "policy.payment_issue"
+    if not _faq_answer(ctx, out):
+        out.say(
+            "payment.issue",
+            release_days=out.fact(
+                "payment.authorisation_release_days", p.get("authorisation_release_days", 5), sid
+            ),
+            retry_limit=out.fact(
+                "payment.retry_limit", p.get("retry_limit", 3), sid, required=False
+            ),
+        )
+    return out.say("offer.human")
+
+
+@handler("act", "refund_policy")
+def refund_policy(ctx: FlowContext, out: Outcome) -> Outcome:
+    out.action = "policy.refund"
+    window = _policy(ctx, out, "return_window_days", 30)
+    days = _policy(ctx, out, "refund_processing_days", 5)
+    if not _faq_answer(ctx, out):
+        out.say(
+            "refund.policy",
+            window_days=out.fact("policy.return_window_days", window, "policy:return_window_days"),
+            refund_days=out.fact(
+                "policy.refund_processing_days", days, "policy:refund_processing_days"
+            ),
+        )
+    if "vip_return_window" in ctx.flags:
+        vip = get_policy(ctx.db, "vip", {})
+        out.say(
+            "refund.vip_window",
+            vip_window_days=out.fact(
+                "vip.return_window_days", vip.get("return_window_days", window), "policy:vip"
+            ),
+        )
+    return out
+
+
+@handler("act", "faq")
+def faq(ctx: FlowContext, out: Outcome) -> Outcome:
+    out.action = f"faq.{ctx.intent}"
+    answered = _faq_answer(ctx, out)
+    if ctx.intent == "delete_account":
+        accounts = get_policy(ctx.db, "accounts", {})
+        summary = f"Delete account request. Customer id: {ctx.state.customer_id or 'unknown'}; verified: {ctx.state.verified}. Message: {mask_pii(ctx.text)[:300]}"
+        ticket = conversations.create_ticket(
+            ctx.db,
+            conversation_id=ctx.session_id,
+            customer_id=ctx.state.customer_id,
+            order_id=None,
+            kind="account",
+            summary=summary,
+        )
+        out.action = "ticket.created"
+        out.handoff = False
+        return out.say(
+            "account.delete_ticket",
+            ticket_id=out.fact("ticket.id", ticket, f"ticket:{ticket}"),
+            deletion_days=out.fact(
+                "accounts.deletion_days", accounts.get("deletion_days", 30), "policy:accounts"
+            ),
+        )
+    if not answered:
+        out.resolved = False
+        return out.say("faq.none")
+    return out
+
+
+# --- complaint and hand-off ---------------------------------------------------------------
+
+
+@handler("act", "complaint")
+def complaint(ctx: FlowContext, out: Outcome) -> Outcome:
+    support = _policy(ctx, out, "support", {})
+    order_id = None
+    if ctx.access.status == "granted" and ctx.access.order:
+        order_id = ctx.access.order["id"]
+    ticket = conversations.create_ticket(
+        ctx.db,
+        conversation_id=ctx.session_id,
+        customer_id=ctx.state.customer_id,
+        order_id=order_id,
+        kind="complaint",
+        summary=f"Complaint: {mask_pii(ctx.text)[:500]}",
+    )
+    out.action = "complaint.recorded"
+    out.guidance.append("Apologise sincerely first.")
+    return out.say(
+        "complaint.ack",
+        ticket_id=out.fact("ticket.id", ticket, f"ticket:{ticket}"),
+        reply_days=out.fact(
+            "support.complaint_reply_business_days",
+            support.get("complaint_reply_business_days", 2),
+            "policy:support",
+        ),
+    )
+
+
+@handler("act", "handoff")
+def handoff(ctx: FlowContext, out: Outcome) -> Outcome:
+    support = _policy(ctx, out, "support", {})
+    ctx.state.handoff = True
+    out.handoff = True
+    out.action = "handoff"
+    out.resolved = False
+    summary = build_handoff_summary(ctx.db, ctx.state, ctx.text)
+    conversations.create_ticket(
+        ctx.db,
+        conversation_id=ctx.session_id,
+        customer_id=ctx.state.customer_id,
+        order_id=None,
+        kind="handoff",
+        summary=summary,
+    )
+    out.say(
+        "handoff.done",
+        hours=out.fact(
+            "support.hours",
+            fmt.localised(support, "hours", ctx.language),
+            "policy:support",
+            required=False,
+        ),
+    )
+    if ctx.intent == "contact_customer_service":
+        phone = (
+            support.get("vip_phone") if ctx.state.customer_tier == "vip" else support.get("phone")
+        )
+        out.say(
+            "handoff.contact",
+            email=out.fact("support.email", support.get("email", ""), "policy:support"),
+            phone=out.fact("support.phone", phone or "", "policy:support"),
+        )
+    return out
+
+
+# --- small talk and fallbacks --------------------------------------------------------------
+
+
+@handler("act", "smalltalk")
+def smalltalk(ctx: FlowContext, out: Outcome) -> Outcome:
+    out.action = ctx.intent
+    key = {
+        "greet": "greet.hello",
+        "thank": "thank.reply",
+        "goodbye": "goodbye.reply",
+        "affirm": "affirm.nothing_pending",
+        "deny": "deny.nothing_pending",
+    }.get(ctx.intent, "greet.hello")
+    return out.say(key)
+
+
+@handler("act", "out_of_scope")
+def out_of_scope(ctx: FlowContext, out: Outcome) -> Outcome:
+    ctx.state.failures += 1
+    out.resolved = False
+    out.action = "fallback"
+    if ctx.state.failures >= 2:
+        out.action = "fallback.offer_human"
+        return out.say("fallback.offer_human")
+    return out.say("fallback.first")

@@ -1,0 +1,253 @@
+"""The dialogue manager: decides, per message, which flow speaks and with which slots.
+
+It handles what sits between flows: cancelling ("never mind", "算了"), corrections ("no,
+I meant order 10024"), confirmations (yes/no), digressions (a product question in the
+middle of a return, after which the return resumes), slots given before they were asked
+for, clarification between two intents, and prompt-injection attempts.
+"""
+
+from __future__ import annotations
+
+import re
+
+from shopassist.engine.dialogue import actions as _actions  # noqa: F401  (registers handlers)
+from shopassist.engine.dialogue import info_actions as _info_actions  # noqa: F401
+from shopassist.engine.dialogue.flows import (
+    FlowContext,
+    FlowSpec,
+    load_flows,
+    run_flow,
+    spec_for_intent,
+)
+from shopassist.engine.dialogue.lexicon import lexicon, looks_like_injection, matches
+from shopassist.engine.dialogue.outcome import Outcome
+from shopassist.engine.dialogue.templates import has_template, render
+from shopassist.engine.privacy import mask_pii
+from shopassist.kb.orders import normalise_order_number
+
+_DIGITS = re.compile(r"(?<![\d.])#?(\d{4,14})(?![\d.])")
+FREE_TEXT_MAX = 300
+# An intent this sure, about another task, interrupts a question we asked.
+SWITCH_CONFIDENCE = 0.85
+# A question this sure, about information, is a digression even while we wait for free text.
+DIGRESSION_CONFIDENCE = 0.6
+
+
+def intent_label(intent: str, language: str) -> str:
+    key = f"label.{intent}"
+    return render(key, language) if has_template(key, language) else intent.replace("_", " ")
+
+
+def flow_label(flow: str, language: str) -> str:
+    key = f"request.{flow}"
+    return render(key, language) if has_template(key, language) else intent_label(flow, language)
+
+
+def _is_question(text: str) -> bool:
+    return "?" in text or "？" in text or bool(re.search(r"[吗呢么]\s*$", text))
+
+
+class DialogueManager:
+    """Stateless: everything it knows about a conversation is in ``ctx.state``."""
+
+    def decide(self, ctx: FlowContext) -> Outcome:
+        state, text, lex = ctx.state, ctx.text, lexicon()
+        intent = ctx.nlu.intent.name
+        if not text.strip():
+            return Outcome(use_llm=False).say("empty.prompt")
+        if looks_like_injection(text):
+            out = Outcome(use_llm=False, resolved=True, action="refused.injection").say(
+                "safety.no_discount"
+            )
+            return self._with_resume(ctx, out)
+
+        # A pending "which did you mean?" is answered by position or by a yes.
+        if state.clarify:
+            options, state.clarify = state.clarify, None
+            ordinal = lex.ordinal(text)
+            if ordinal in ("first", "second"):
+                intent = options[0 if ordinal == "first" else 1]
+            elif intent == "affirm":
+                intent = options[0]
+        ctx.intent = intent
+
+        if matches(lex.cancel, text):
+            if state.flow or state.suspended:
+                label = flow_label(state.flow or state.suspended[-1].flow, ctx.language)
+                state.end_flow()
+                state.suspended.clear()
+                return Outcome(action="flow.cancelled", resolved=True).say(
+                    "flow.cancelled", request=label
+                )
+            return Outcome(action="deny", resolved=True).say("deny.nothing_pending")
+
+        if (
+            ctx.nlu.clarify
+            and len(ctx.nlu.clarify) >= 2
+            and not (state.flow and self._answers_step(ctx, load_flows()[state.flow]))
+        ):
+            a, b = ctx.nlu.clarify[:2]
+            state.clarify = [a, b]
+            return Outcome(action="clarify", use_llm=False).say(
+                "clarify.ask",
+                option_a=intent_label(a, ctx.language),
+                option_b=intent_label(b, ctx.language),
+            )
+
+        active = load_flows().get(state.flow) if state.flow else None
+        if active is not None:
+            return self._continue(ctx, active)
+        return self._start(ctx, spec_for_intent(intent))
+
+    # --- starting and continuing flows --------------------------------------------------------
+
+    def _start(self, ctx: FlowContext, spec: FlowSpec) -> Outcome:
+        state = ctx.state
+        if spec.kind == "info":
+            return run_flow(spec, ctx)
+        state.start_flow(spec.name)
+        state.slots = {}
+        if "order_number" in spec.slots and state.last_order:
+            state.slots["order_number"] = state.last_order
+        self._fill_slots(ctx, spec, starting=True)
+        return run_flow(spec, ctx)
+
+    def _continue(self, ctx: FlowContext, active: FlowSpec) -> Outcome:
+        state, text, lex = ctx.state, ctx.text, lexicon()
+        intent = ctx.intent
+        target = spec_for_intent(intent)
+        short = len(text.split()) <= 4 or len(text) <= 8
+        is_yes = intent == "affirm" or (
+            short and matches(lex.yes, text) and not matches(lex.no, text)
+        )
+        is_no = intent == "deny" or (short and matches(lex.no, text))
+
+        if state.pending is not None:
+            if self._fill_slots(ctx, active, starting=False):
+                state.pending = None  # a correction: confirm the corrected request again
+                return run_flow(active, ctx)
+            if is_yes:
+                state.pending = None
+                return run_flow(active, ctx, confirmed=True)
+            if is_no:
+                label = flow_label(active.name, ctx.language)
+                state.end_flow()
+                return Outcome(action="flow.declined", resolved=True).say(
+                    "confirm.declined", request=label
+                )
+
+        answers = self._answers_step(ctx, active)
+        if answers or target.name == active.name:
+            self._fill_slots(ctx, active, starting=False)
+            return run_flow(active, ctx)
+        if target.kind == "task" and intent not in ("affirm", "deny"):
+            return self._start(ctx, target)
+        if target.kind == "info" and target.name not in ("out_of_scope", "smalltalk"):
+            # A digression: answer it, then pick the suspended task up where it stopped.
+            state.suspend_active()
+            out = run_flow(target, ctx)
+            return self._with_resume(ctx, out)
+        if intent in ("thank", "goodbye", "greet"):
+            out = run_flow(target, ctx)
+            return self._with_resume(ctx, out, suspend=True)
+        # Not an answer we can use: ask again, and offer a person after repeated misses.
+        state.failures += 1
+        out = Outcome(resolved=None, action="reprompt").say("flow.reprompt")
+        out.merge(run_flow(active, ctx))
+        if state.failures >= 2:
+            out.say("fallback.offer_human_short")
+            out.action = "fallback.offer_human"
+        return out
+
+    def _with_resume(self, ctx: FlowContext, out: Outcome, *, suspend: bool = False) -> Outcome:
+        state = ctx.state
+        if suspend and state.flow:
+            state.suspend_active()
+        if state.flow is None and state.suspended:
+            resumed = state.resume_suspended()
+            if resumed is not None:
+                spec = load_flows()[resumed.flow]
+                out.say("flow.resume", request=flow_label(spec.name, ctx.language))
+                if state.pending is None and state.step == "confirm":
+                    state.step = None
+                out.merge(run_flow(spec, ctx))
+                out.action = out.action or "flow.resumed"
+        elif state.flow:
+            out.merge(run_flow(load_flows()[state.flow], ctx))
+        return out
+
+    # --- slots ----------------------------------------------------------------------------------
+
+    def _answers_step(self, ctx: FlowContext, spec: FlowSpec) -> bool:
+        """Does this message answer what the flow asked, rather than start something else?"""
+        step = ctx.state.step or ""
+        nlu = ctx.nlu
+        if nlu.first("order_number") is not None and "order_number" in spec.slots:
+            return True
+        if step in ("verify", "identify") and (ctx.claim.given or nlu.first("order_number")):
+            return True
+        if step == "collect:order_number":
+            return bool(_DIGITS.search(ctx.text)) and not ctx.claim.given
+        if step.startswith("collect:"):
+            slot = step.split(":", 1)[1]
+            if slot in spec.free_text:
+                target = spec_for_intent(ctx.intent)
+                conf = nlu.intent.confidence
+                if target.kind == "task" and target.name != spec.name and conf >= SWITCH_CONFIDENCE:
+                    return False
+                if (
+                    target.kind == "info"
+                    and target.name not in ("out_of_scope", "smalltalk")
+                    and conf >= DIGRESSION_CONFIDENCE
+                    and _is_question(ctx.text)
+                ):
+                    return False
+                return (
+                    ctx.intent not in ("thank", "goodbye", "greet", "affirm", "deny")
+                    or len(ctx.text) > 20
+                )
+            return any(e.type == slot for e in nlu.entities)
+        return False
+
+    def _fill_slots(self, ctx: FlowContext, spec: FlowSpec, *, starting: bool) -> bool:
+        """Copy what the message gives into the slots; True when a filled slot changed."""
+        state, nlu, text = ctx.state, ctx.nlu, ctx.text
+        slots = state.slots
+        changed = False
+        asked = state.step or ""
+        if "order_number" in spec.slots:
+            entity = nlu.first("order_number")
+            number = None
+            if entity is not None:
+                number = normalise_order_number(str(entity.value or entity.text))
+            elif asked == "collect:order_number" and not ctx.claim.given:
+                m = _DIGITS.search(text)
+                number = m.group(1) if m else None
+            if number and number != slots.get("order_number"):
+                changed = changed or slots.get("order_number") is not None
+                slots["order_number"] = number
+        if "change_request" in spec.slots:
+            for etype in ("quantity", "colour", "size"):
+                entity = nlu.first(etype)
+                if entity is not None:
+                    slots[etype] = entity.value
+            pids = [
+                e.meta.get("product_id")
+                for e in nlu.entities
+                if e.type == "product" and e.meta.get("product_id")
+            ]
+            if pids:
+                slots["product_id"] = pids[0]
+            has_detail = any(slots.get(k) for k in ("quantity", "colour", "size"))
+            if asked == "collect:change_request" or (starting and has_detail):
+                slots["change_request"] = mask_pii(text)[:FREE_TEXT_MAX]
+        for slot in spec.free_text:
+            if slot == "change_request":
+                continue
+            if asked == f"collect:{slot}":
+                slots[slot] = mask_pii(text)[:FREE_TEXT_MAX]
+            elif slot == "reason" and not slots.get("reason"):
+                reason = lexicon().reason_after_marker(text)
+                if reason:
+                    slots["reason"] = mask_pii(reason)[:FREE_TEXT_MAX]
+        return changed

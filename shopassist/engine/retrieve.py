@@ -1,0 +1,107 @@
+"""The retrieve stage: the knowledge a reply may rest on, before any decision.
+
+It resolves which products the message points at ("it", "the second one"), searches
+products and FAQs when the intent calls for them, and turns a typed email or phone into
+the customer it belongs to. It never loads an order: orders are read only by the
+decide stage, behind the access check, so unverified order facts cannot leak into
+sources, plans or prompts.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+from pydantic import BaseModel, ConfigDict, Field
+
+from shopassist.engine.dialogue.access import Claim, claim_from_message
+from shopassist.engine.dialogue.references import resolve_product_ids
+from shopassist.engine.dialogue.state import DialogueState
+from shopassist.engine.nlu.result import NLUResult
+from shopassist.engine.turn_result import Source
+from shopassist.kb.search import FaqHit, ProductHit, search_faqs, search_products
+
+PRODUCT_INTENTS = frozenset({"product_search", "product_info", "product_compare", "recommendation"})
+FAQ_INTENTS = frozenset(
+    {
+        "create_account",
+        "edit_account",
+        "switch_account",
+        "recover_password",
+        "registration_problems",
+        "newsletter_subscription",
+        "review",
+        "place_order",
+        "delete_account",
+        "payment_issue",
+        "check_refund_policy",
+        "out_of_scope",
+        "complaint",
+    }
+)
+PRODUCT_LIMIT = 5
+FAQ_LIMIT = 3
+
+
+class RetrieveInput(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    text: str
+    nlu: NLUResult
+    state: DialogueState
+    language: str
+
+
+class Retrieval(BaseModel):
+    product_ids: list[int] = Field(default_factory=list)  # named or referenced, in order
+    product_hits: list[ProductHit] = Field(default_factory=list)
+    faq_hits: list[FaqHit] = Field(default_factory=list)
+    claim: Claim = Field(default_factory=Claim)
+    sources: list[Source] = Field(default_factory=list)
+
+
+def retrieve(db: sqlite_utils.Database, inp: RetrieveInput) -> Retrieval:
+    intent = inp.nlu.intent.name
+    out = Retrieval(claim=claim_from_message(db, inp.nlu))
+    if inp.text.strip():
+        out.product_ids = resolve_product_ids(inp.nlu, inp.state)
+        if intent in PRODUCT_INTENTS and (intent != "product_info" or not out.product_ids):
+            max_price = None
+            money = inp.nlu.first("money")
+            if (
+                money is not None
+                and intent in ("product_search", "recommendation")
+                and isinstance(money.value, dict)
+            ):
+                max_price = money.value.get("amount")
+            out.product_hits = search_products(
+                db, inp.text, limit=PRODUCT_LIMIT, language=inp.language, max_price=max_price
+            )
+        if intent in FAQ_INTENTS:
+            out.faq_hits = search_faqs(
+                db,
+                inp.text,
+                language=inp.language,
+                limit=FAQ_LIMIT,
+                intent=None if intent == "out_of_scope" else intent,
+            )
+    for hit in out.product_hits:
+        title = hit.title_zh if inp.language == "zh" and hit.title_zh else hit.title
+        out.sources.append(
+            Source(
+                id=hit.source_id,
+                kind="product",
+                title=title,
+                snippet=hit.snippet[:200],
+                score=hit.score,
+            )
+        )
+    for faq in out.faq_hits:
+        out.sources.append(
+            Source(
+                id=faq.source_id,
+                kind="faq",
+                title=faq.question,
+                snippet=faq.answer[:200],
+                score=faq.score,
+            )
+        )
+    return out
