@@ -162,12 +162,14 @@ _TIME = re.compile(
     r"|" + _NOT_ALNUM_BEFORE + r"(\d{1,2})\s?([ap])\.?m\.?(?![A-Za-z])",
     re.IGNORECASE,
 )
-# After these words anything is a code ("use code save", "优惠码 abc").
+# After these words a code-shaped token is a code even in lower case: "use code save20",
+# 'coupon "freeship"', "优惠码abc". Plain lower-case words ("coupon for you") are not.
 _CODE_CONTEXT = re.compile(
-    r"(?:(?:discount|promo|promotion|coupon|voucher|gift)\s+code|coupon|voucher|code)\s*[:：]?\s*"
-    r"[\"'“”‘’]?([A-Za-z0-9][A-Za-z0-9\-_]{2,})"
-    r"|(?:优惠码|折扣码|兑换码|券码|代码)\s*[:：]?\s*([A-Za-z0-9][A-Za-z0-9\-_]{2,})",
-    re.IGNORECASE,
+    r"(?i:(?:(?:discount|promo|promotion|coupon|voucher|gift)\s+code|coupon|voucher|code)"
+    r"(?:\s+is(?![A-Za-z]))?)\s*[:：]?\s*"
+    r"(?:[\"'“‘]([A-Za-z0-9][A-Za-z0-9\-_]{2,})[\"'”’]"
+    r"|((?=[A-Za-z0-9\-_]*[A-Z0-9])[A-Za-z0-9][A-Za-z0-9\-_]{2,}))"
+    r"|(?:优惠码|折扣码|兑换码|券码|代码)\s*(?:是|为|:|：)?\s*([A-Za-z0-9][A-Za-z0-9\-_]{2,})"
 )
 _TOKEN = re.compile(_NOT_ALNUM_BEFORE + r"[A-Za-z0-9](?:[A-Za-z0-9]|[\-_/#.](?=[A-Za-z0-9]))*")
 _UNIT_SUFFIX = re.compile(
@@ -309,7 +311,7 @@ def extract_claims(text: str) -> list[Claim]:
     take(_TIME, time_)
 
     for m in list(_CODE_CONTEXT.finditer(work)):
-        group = 1 if m.group(1) else 2
+        group = next(g for g in (1, 2, 3) if m.group(g))
         raw = m.group(group)
         if raw.isdigit():
             continue  # "code 10023" is left to the number check
@@ -332,6 +334,12 @@ def extract_claims(text: str) -> list[Claim]:
                 and tok not in acronyms
                 and not all(part in acronyms for part in re.split(r"[\-_/#.]", tok) if part)
             )
+        elif has_digit and re.fullmatch(r"\d{1,3}-\d{1,3}", tok):
+            # A range ("3-5 days"): two numbers.
+            for part in tok.split("-"):
+                claims.append(Claim("number", part, frozenset({str(int(part))})))
+            work = _blank(work, m.start(), m.start() + len(tok))
+            continue
         elif has_digit and re.search(r"\d[\-_/#]\d", tok):
             is_code = True  # "10023-1", "4111-1111": digits joined by separators
         if is_code:
