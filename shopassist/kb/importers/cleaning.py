@@ -9,8 +9,6 @@ from html.parser import HTMLParser
 
 from shopassist.safe_text import clean_text
 
-MAX_CENTS = 10**12  # ten billion in any currency: anything above is a typo
-
 
 def clean_cell(value: str) -> str:
     """``clean_text`` with a fast path: most cells are plain printable ASCII."""
@@ -117,10 +115,10 @@ def parse_money(value: str) -> int | None:
         raise ValueError(f"{value.strip()[:40]!r} is not a number")
     if amount < 0:
         raise ValueError(f"must not be negative (got {value.strip()[:40]})")
-    cents = int((amount * 100).to_integral_value())
-    if cents >= MAX_CENTS:
+    # Compare before converting: int(Decimal('1e999999999')) would take minutes.
+    if amount.adjusted() >= 10:
         raise ValueError(f"{value.strip()[:40]} is implausibly large")
-    return cents
+    return int((amount * 100).to_integral_value())
 
 
 def parse_count(value: str) -> int | None:
@@ -128,18 +126,20 @@ def parse_count(value: str) -> int | None:
     text = value.strip()
     if not text:
         return None
-    if text.isdigit():
+    if text.isdigit() and len(text) <= 9:
         return int(text)
     try:
         number = Decimal(text.replace(",", ""))
     except InvalidOperation:
         raise ValueError(f"{text[:40]!r} is not a whole number") from None
-    if not number.is_finite() or number != number.to_integral_value():
+    if not number.is_finite():
         raise ValueError(f"{text[:40]!r} is not a whole number")
     if number < 0:
         raise ValueError(f"must not be negative (got {text[:40]})")
-    if number > 10**9:
+    if number.adjusted() >= 9:
         raise ValueError(f"{text[:40]} is implausibly large")
+    if number != number.to_integral_value():
+        raise ValueError(f"{text[:40]!r} is not a whole number")
     return int(number)
 
 

@@ -242,10 +242,16 @@ def import_orders(
         source = open_source(path, encoding=options.encoding, delimiter=options.delimiter)
     is_shopify = "lineitem name" in {header_key(h) for h in source.header}
     columns = _column_map(source.header, is_shopify)
-    for needed in ("number", "item_title", "quantity", "unit_price"):
+    needed_columns = {
+        "number": "order number",
+        "item_title": "item title",
+        "quantity": "quantity",
+        "unit_price": "unit price",
+    }
+    for needed, label in needed_columns.items():
         if needed not in columns and not (needed == "item_title" and "sku" in columns):
             raise ImportFileError(
-                f"cannot find the {needed.replace('_', ' ')} column; columns are "
+                f"cannot find the {label} column; columns are "
                 + ", ".join(repr(h) for h in source.header)
                 + " (see docs/importing.md for the orders CSV format)"
             )
