@@ -65,7 +65,7 @@ async def test_stats_screen_shows_every_figure(db: sqlite_utils.Database) -> Non
 
         overview = text("stats-overview")
         assert "Conversations" in overview and "50.0%" in overview  # resolution and hand-off
-        assert "1 accepted" in overview and "1 rejected" in overview
+        assert "1 acc" in overview and "1 rej" in overview
         assert "track_order" in text("stats-intents")
         assert "p95" in text("stats-latency")
         assert screen.query_one(Sparkline).data == [12.0, 8.0, 30.0]

@@ -40,7 +40,7 @@ class ShopAssistApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f3", "show_stats", "Stats", id="app.stats"),
-        Binding("ctrl+t", "toggle_llm", "LLM on/off", id="app.toggle_llm"),
+        Binding("ctrl+t", "toggle_llm", "LLM", id="app.toggle_llm"),
     ]
 
     engine_status: reactive[str] = reactive("starting…")

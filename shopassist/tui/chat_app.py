@@ -32,9 +32,9 @@ from shopassist.tui.widgets.message_input import MessageInput
 
 class ChatApp(ShopAssistApp):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel_reply", "Cancel reply", id="chat.cancel"),
-        Binding("ctrl+n", "new_conversation", "New chat", id="chat.new"),
-        Binding("ctrl+r", "show_report", "Why this reply", id="chat.report"),
+        Binding("escape", "cancel_reply", "Cancel", id="chat.cancel"),
+        Binding("ctrl+n", "new_conversation", "New", id="chat.new"),
+        Binding("ctrl+r", "show_report", "Why?", id="chat.report"),
         Binding("ctrl+b", "toggle_insight", "Panels", id="chat.toggle_insight"),
     ]
 

@@ -40,10 +40,11 @@ def overview_text(stats: Stats) -> Text:
         ("Turns", str(stats.turns)),
         ("Resolution rate", f"{pct(stats.resolution_rate)}  ({stats.resolved_conversations})"),
         ("Hand-off rate", f"{pct(stats.handoff_rate)}  ({stats.handoff_conversations})"),
+        ("Suggestion acceptance", pct(stats.acceptance_rate)),
         (
-            "Suggestion acceptance",
-            f"{pct(stats.acceptance_rate)}  ({stats.suggestions_accepted} accepted, "
-            f"{stats.suggestions_edited} edited, {stats.suggestions_rejected} rejected)",
+            "",
+            f"{stats.suggestions_accepted} acc · {stats.suggestions_edited} edit · "
+            f"{stats.suggestions_rejected} rej",
         ),
         ("Intent corrections", str(stats.relabelled)),
         ("Latency p50 / p95", f"{ms(stats.latency_p50_ms)} / {ms(stats.latency_p95_ms)}"),
@@ -67,9 +68,9 @@ def intents_text(stats: Stats, limit: int = 15) -> Text:
     for i, item in enumerate(stats.intents[:limit]):
         if i:
             out.append("\n")
-        out.append(f"{safe(item.intent, limit=24):<24} ")
-        out.append(bar(item.share / top, 12), "cyan")
-        out.append(f" {item.turns:>5}  {item.share * 100:5.1f}%", "dim")
+        out.append(f"{safe(item.intent, limit=22):<22} ")
+        out.append(bar(item.share / top, 8), "cyan")
+        out.append(f" {item.turns:>4} {item.share * 100:5.1f}%", "dim")
     if len(stats.intents) > limit:
         out.append(f"\n… {len(stats.intents) - limit} more", "dim")
     return out
@@ -97,7 +98,7 @@ def sentiment_text(stats: Stats) -> Text:
         style = (
             "red" if point.mean_score < -0.15 else "green" if point.mean_score > 0.15 else "yellow"
         )
-        out.append(f"{safe(point.label, limit=16):<16} ")
+        out.append(f"{safe(point.label, limit=14):<14} ")
         # Centre line at 0: left half negative, right half positive.
         half = 6
         filled = round(abs(point.mean_score) * half)
@@ -106,9 +107,7 @@ def sentiment_text(stats: Stats) -> Text:
         out.append(left, style)
         out.append("│", "dim")
         out.append(right, style)
-        out.append(
-            f" {point.mean_score:+.2f}  {point.turns} turns, {point.negative} negative", "dim"
-        )
+        out.append(f" {point.mean_score:+.2f}  n={point.turns} neg={point.negative}", "dim")
     return out
 
 

@@ -48,7 +48,9 @@ class StatsScreen(Screen[None]):
                 latency = _panel("Turn latency", "stats-latency")
                 yield latency
                 yield _panel("Sentiment trend", "stats-sentiment")
-            yield Sparkline([], id="latency-sparkline")
+            sparkline = Sparkline([], id="latency-sparkline")
+            sparkline.border_title = "Turn latency, most recent turns"
+            yield sparkline
             yield _panel("Unanswered questions (out of scope and fallbacks)", "stats-unanswered")
         yield Footer()
 

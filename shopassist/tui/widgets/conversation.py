@@ -43,6 +43,8 @@ class ProvenanceBadge(Static):
         label, css_class = provenance_label(kind)
         self.remove_class("badge-pending", "badge-template", "badge-llm", "badge-rejected")
         self.add_class(css_class)
+        if kind == "llm_rejected" and reason:
+            label = f"{label}: {safe(reason, limit=48)}"
         self.update(Content(label))
         self.tooltip = Content(safe(reason)) if reason else None
 

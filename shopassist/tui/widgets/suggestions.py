@@ -52,7 +52,7 @@ class SuggestionList(VerticalScroll, can_focus=True):
     """Focused after each customer message so the number keys act at once."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "choose(1)", "Send 1", id="assist.send_1"),
+        Binding("1", "choose(1)", "Send", id="assist.send_1", key_display="1-3"),
         Binding("2", "choose(2)", "Send 2", id="assist.send_2", show=False),
         Binding("3", "choose(3)", "Send 3", id="assist.send_3", show=False),
         Binding("e", "edit", "Edit", id="assist.edit"),
