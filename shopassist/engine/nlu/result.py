@@ -21,6 +21,7 @@ ENTITY_TYPES = (
     "size",
     "product",
     "sku",
+    "brand",
 )
 
 

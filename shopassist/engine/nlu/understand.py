@@ -1,0 +1,240 @@
+"""The understand stage: one message in, an :class:`NLUResult` out.
+
+``Understander.load()`` gets the intent model (loading the artefact for the current
+training data, or training it), the entity extractors, the sentiment lexicon and, when a
+database is given, the catalog gazetteer (cached per database). ``understand()`` never
+raises: whatever the customer pasted, the dialogue gets a usable result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shopassist.config import Settings, load_settings
+from shopassist.engine.nlu.entities import (
+    Candidate,
+    EntityExtractor,
+    OptionVocabulary,
+    build_option_vocabulary,
+    resolve_overlaps,
+)
+from shopassist.engine.nlu.gazetteer import Gazetteer
+from shopassist.engine.nlu.intent_model import IntentModel, TrainingReport, load_or_train
+from shopassist.engine.nlu.language import detect_language
+from shopassist.engine.nlu.result import Entity, IntentScore, Language, NLUResult, Sentiment
+from shopassist.engine.nlu.sentiment import SentimentAnalyser
+from shopassist.engine.nlu.training_data import OUT_OF_SCOPE, load_examples
+
+log = logging.getLogger(__name__)
+
+RANKING_SIZE = 5
+# Clarify between the top two when the best is unsure but the runner-up is close behind.
+CLARIFY_MARGIN = 0.2
+CLARIFY_MIN_SECOND = 0.15
+# Few known words and no strong opinion from the classifier: probably not about the shop.
+LOW_COVERAGE = 0.34
+LOW_COVERAGE_MAX_CONFIDENCE = 0.75
+
+_WORD = re.compile(r"[a-z]+")
+
+
+@lru_cache(maxsize=1)
+def _training_vocabulary() -> frozenset[str]:
+    """Ordinary words customers use (from the intent data), never sent to fuzzy matching."""
+    words: set[str] = set()
+    for ex in load_examples(include_user=False):
+        words.update(_WORD.findall(ex.text.lower()))
+    return frozenset(words)
+
+
+_GAZETTEER_CACHE: dict[tuple[str, Any], tuple[Gazetteer, OptionVocabulary]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _db_key(db: Any) -> tuple[str, Any]:
+    try:
+        rows = db.execute("pragma database_list").fetchall()
+        path = next((r[2] for r in rows if r[1] == "main"), "") or f"memory:{id(db)}"
+    except Exception:  # an unusual connection object: cache by identity
+        path = f"object:{id(db)}"
+    try:
+        stamp = db.execute(
+            "select count(*), max(updated_at), (select count(*) from variants),"
+            " (select max(id) from variants) from products"
+        ).fetchone()
+    except Exception:
+        stamp = None
+    return str(path), tuple(stamp) if stamp else None
+
+
+def catalog_vocabularies(db: Any) -> tuple[Gazetteer, OptionVocabulary]:
+    """The gazetteer and colour/size vocabulary for a database, rebuilt when it changes."""
+    key = _db_key(db)
+    with _CACHE_LOCK:
+        cached = _GAZETTEER_CACHE.get(key)
+    if cached is not None:
+        return cached
+    gazetteer = Gazetteer.from_db(db, _training_vocabulary())
+    colours: list[str] = []
+    sizes: list[str] = []
+    for colour, size in db.execute("select distinct colour, size from variants").fetchall():
+        if colour:
+            colours.append(str(colour))
+        if size:
+            sizes.append(str(size))
+    options = build_option_vocabulary(colours, sizes)
+    with _CACHE_LOCK:
+        # Keep one entry per database path: the new stamp replaces the stale one.
+        for old in [k for k in _GAZETTEER_CACHE if k[0] == key[0]]:
+            del _GAZETTEER_CACHE[old]
+        _GAZETTEER_CACHE[key] = (gazetteer, options)
+    return gazetteer, options
+
+
+class Understander:
+    def __init__(
+        self,
+        model: IntentModel,
+        *,
+        settings: Settings | None = None,
+        gazetteer: Gazetteer | None = None,
+        options: OptionVocabulary | None = None,
+        training_report: TrainingReport | None = None,
+    ) -> None:
+        self.model = model
+        self.settings = settings or load_settings()
+        self.gazetteer = gazetteer
+        self.extractor = EntityExtractor(options or build_option_vocabulary())
+        self.sentiment = SentimentAnalyser()
+        self.training_report = training_report
+        self.threshold = float(self.settings.confidence_threshold)
+        self._oos_index = model.label_index.get(OUT_OF_SCOPE)
+
+    @classmethod
+    def load(
+        cls,
+        db: Any = None,
+        settings: Settings | None = None,
+        *,
+        models_directory: Path | None = None,
+        gazetteer: Gazetteer | None = None,
+    ) -> Understander:
+        """Load (or train) the model for the current data; add the catalog of ``db`` if given."""
+        settings = settings or load_settings()
+        model, report = load_or_train(directory=models_directory)
+        options = None
+        if gazetteer is None and db is not None:
+            gazetteer, options = catalog_vocabularies(db)
+        return cls(
+            model, settings=settings, gazetteer=gazetteer, options=options, training_report=report
+        )
+
+    def intents(self) -> list[str]:
+        return list(self.model.labels)
+
+    # -- the stage -------------------------------------------------------------------
+    def understand(
+        self, text: Any, *, today: dt.date | None = None, default_language: Language | None = None
+    ) -> NLUResult:
+        if not isinstance(text, str):
+            text = "" if text is None else str(text)
+        default: Language = default_language or self.settings.language
+        if not text.strip():
+            return self._empty(text, default)
+        language = self._safe(lambda: detect_language(text[:2000], default), default)
+        try:
+            probs, coverage = self.model.probabilities(text)
+            intent, ranking, clarify = self.decide(probs, coverage)
+        except Exception:  # pragma: no cover - a bug must not take the conversation down
+            log.exception("intent classification failed")
+            intent, ranking, clarify = self._oos(1.0), [self._oos(1.0)], None
+        entities = self._safe(lambda: self.entities(text, today), [])
+        sentiment = self._safe(
+            lambda: self.sentiment.analyse(text), Sentiment(label="neutral", score=0.0)
+        )
+        return NLUResult.model_construct(
+            text=text,
+            language=language,
+            intent=intent,
+            ranking=ranking,
+            entities=entities,
+            sentiment=sentiment,
+            clarify=clarify,
+        )
+
+    def understand_many(
+        self, texts: Iterable[Any], *, today: dt.date | None = None
+    ) -> list[NLUResult]:
+        return [self.understand(t, today=today) for t in texts]
+
+    def entities(self, text: str, today: dt.date | None = None) -> list[Entity]:
+        candidates: list[Candidate] = self.extractor.candidates(text, today or dt.date.today())
+        if self.gazetteer is not None:
+            candidates += self.gazetteer.find(text)
+        return [c.to_entity(text) for c in resolve_overlaps(candidates)]
+
+    def decide(
+        self, probs: np.ndarray, coverage: float
+    ) -> tuple[IntentScore, list[IntentScore], list[str] | None]:
+        """Top intent, ranking and clarification pair from calibrated probabilities."""
+        labels = self.model.labels
+        order = np.argsort(-probs, kind="stable")[:RANKING_SIZE]
+        ranking = [
+            IntentScore.model_construct(name=labels[i], confidence=round(float(probs[i]), 4))
+            for i in order
+        ]
+        best = ranking[0]
+        if best.name == OUT_OF_SCOPE:
+            return best, ranking, None
+        second = ranking[1] if len(ranking) > 1 else None
+        low_coverage = coverage < LOW_COVERAGE and best.confidence < LOW_COVERAGE_MAX_CONFIDENCE
+        if best.confidence >= self.threshold and not low_coverage:
+            return best, ranking, None
+        if (
+            not low_coverage
+            and second is not None
+            and second.name != OUT_OF_SCOPE
+            and second.confidence >= CLARIFY_MIN_SECOND
+            and best.confidence - second.confidence <= CLARIFY_MARGIN
+        ):
+            return best, ranking, [best.name, second.name]
+        return self._oos(1.0 - best.confidence), ranking, None
+
+    # -- helpers ---------------------------------------------------------------------
+    @staticmethod
+    def _oos(confidence: float) -> IntentScore:
+        return IntentScore.model_construct(name=OUT_OF_SCOPE, confidence=round(confidence, 4))
+
+    def _empty(self, text: str, language: Language) -> NLUResult:
+        oos = self._oos(1.0)
+        return NLUResult.model_construct(
+            text=text,
+            language=language,
+            intent=oos,
+            ranking=[oos],
+            entities=[],
+            sentiment=Sentiment.model_construct(label="neutral", score=0.0, frustrated=False),
+            clarify=None,
+        )
+
+    @staticmethod
+    def _safe(fn: Any, fallback: Any) -> Any:
+        try:
+            return fn()
+        except Exception:  # pragma: no cover - defensive: never fail a turn on NLU extras
+            log.exception("NLU step failed; using a neutral fallback")
+            return fallback
+
+
+def understand(text: str, *, db: Any = None, today: dt.date | None = None) -> NLUResult:
+    """One-off convenience; long-lived callers should keep an :class:`Understander`."""
+    return Understander.load(db).understand(text, today=today)
