@@ -75,7 +75,7 @@ class TurnPipeline:
         understander: Understanding | None = None,
     ) -> TurnPipeline:
         if understander is None:
-            from shopassist.engine.nlu import Understander  # type: ignore[attr-defined]
+            from shopassist.engine.nlu.understand import Understander
 
             understander = Understander.load(db=db, settings=settings)
         return cls(db, settings, understander, backend)
@@ -272,7 +272,7 @@ class TurnPipeline:
     # --- misc ------------------------------------------------------------------------------
 
     def add_training_example(self, text: str, intent: str) -> None:
-        from shopassist.engine.nlu import add_training_example  # type: ignore[attr-defined]
+        from shopassist.engine.nlu.training_data import add_training_example
 
         add_training_example(text, intent)
 

@@ -143,6 +143,9 @@ def product_info(ctx: FlowContext, out: Outcome) -> Outcome:
     out.source(_product_source(p, lang))
     title = out.fact("product.title", _title(p, lang), p.source_id)
     variant = _chosen_variant(ctx, p)
+    wanted = [str(e.value) for e in ctx.nlu.entities if e.type in ("colour", "size")]
+    if variant is None and wanted:
+        out.say("product.no_variant", title=title, wanted=fmt.list_join(wanted, lang))
     if variant is not None:
         out.source(Source(id=variant.source_id, kind="variant", title=variant.title))
         out.say(
@@ -272,6 +275,9 @@ def recommendation(ctx: FlowContext, out: Outcome) -> Outcome:
         params.append(category_id)
     rows = db.execute(sql.format(where=where), params).fetchall()
     ids = [r[0] for r in rows if r[0] not in exclude][:MAX_LIST]
+    if not ids and where:  # everything in that category is already theirs: widen
+        rows = db.execute(sql.format(where=""), []).fetchall()
+        ids = [r[0] for r in rows if r[0] not in exclude][:MAX_LIST]
     products = _details(ctx, ids)
     out.action = "products.recommended"
     if not products:

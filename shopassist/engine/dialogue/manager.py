@@ -88,6 +88,9 @@ class DialogueManager:
         ):
             a, b = ctx.nlu.clarify[:2]
             state.clarify = [a, b]
+            number = ctx.nlu.first("order_number")
+            if number is not None:  # kept for whichever flow the answer picks
+                state.last_order = normalise_order_number(str(number.value or number.text))
             return Outcome(action="clarify", use_llm=False).say(
                 "clarify.ask",
                 option_a=intent_label(a, ctx.language),
@@ -97,6 +100,13 @@ class DialogueManager:
         active = load_flows().get(state.flow) if state.flow else None
         if active is not None:
             return self._continue(ctx, active)
+        if (
+            state.last_flow in load_flows()
+            and ctx.nlu.first("order_number") is not None
+            and (matches(lex.correction, text) or intent in ("deny", "affirm", "out_of_scope"))
+        ):
+            # "No, I meant order 10024" after the request was already answered or refused.
+            return self._start(ctx, load_flows()[state.last_flow or ""])
         return self._start(ctx, spec_for_intent(intent))
 
     # --- starting and continuing flows --------------------------------------------------------
@@ -106,6 +116,7 @@ class DialogueManager:
         if spec.kind == "info":
             return run_flow(spec, ctx)
         state.start_flow(spec.name)
+        state.last_flow = spec.name
         state.slots = {}
         if "order_number" in spec.slots and state.last_order:
             state.slots["order_number"] = state.last_order

@@ -58,6 +58,7 @@ class DialogueState(BaseModel):
     mentioned: list[MentionedProduct] = Field(default_factory=list)
     shown: list[int] = Field(default_factory=list)  # product ids of the last list, in order
     last_order: str | None = None  # the order number last discussed, for "cancel it"
+    last_flow: str | None = None  # the last task flow started, for late corrections
     clarify: list[str] | None = None
     sentiment: list[float] = Field(default_factory=list)
     failures: int = 0
