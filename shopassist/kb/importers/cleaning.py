@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from html.parser import HTMLParser
 
 from shopassist.safe_text import clean_text
@@ -118,7 +118,7 @@ def parse_money(value: str) -> int | None:
     # Compare before converting: int(Decimal('1e999999999')) would take minutes.
     if amount.adjusted() >= 10:
         raise ValueError(f"{value.strip()[:40]} is implausibly large")
-    return int((amount * 100).to_integral_value())
+    return int((amount * 100).to_integral_value(rounding=ROUND_HALF_UP))
 
 
 def parse_count(value: str) -> int | None:

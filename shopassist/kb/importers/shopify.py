@@ -131,6 +131,10 @@ def read_shopify(source: CsvSource) -> Iterator[ProductGroup | Rejection]:
             }
             product, errors = validate_row(ProductFields, data, row.line, product_columns)
             if product is None:
+                option_names = [of(cells).strip() for of in option_names_of]
+                variant = variant_from(row)  # report the row's variant errors too
+                if isinstance(variant, Rejection):
+                    errors += variant.errors
                 yield Rejection(row.line, cells, errors)
                 rejected_handle = (handle, row.line)
                 continue

@@ -157,6 +157,10 @@ def read_woocommerce(source: CsvSource) -> Iterator[ProductGroup | Rejection]:
         }
         product, errors = validate_row(ProductFields, data, row.line, product_columns)
         if product is None:
+            if kind not in ("variable", "grouped"):
+                variant = variant_from(row, [])  # report the row's price/stock errors too
+                if isinstance(variant, Rejection):
+                    errors += variant.errors
             yield Rejection(row.line, cells, errors)
             continue
         handle = slugify(f"{product.title}-{sku or woo_id}") or f"product-{row.line}"
