@@ -31,6 +31,7 @@ import numpy as np
 import sqlite_utils
 from pydantic import BaseModel, Field
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from shopassist.kb.search_index import (
     FAQS_VERSION_KEY,
@@ -39,6 +40,7 @@ from shopassist.kb.search_index import (
     PRODUCTS_VERSION_KEY,
     ensure_search_index,
     index_version,
+    refresh_product_vocabulary,
 )
 from shopassist.kb.text_tokens import (
     ParsedQuery,
@@ -56,6 +58,7 @@ MAX_LIMIT = 200
 SNIPPET_CHARS = 160
 PARTIAL_MATCH_FACTOR = 0.5
 SKU_BONUS = 10.0
+MAX_CORRECTIONS = 6
 MatchKind = Literal["sku", "all", "partial", "intent"]
 
 
@@ -178,9 +181,15 @@ class Vocabulary:
             self._windows[n] = window
         return window
 
-    def corrections(self, word: str, limit: int = 3) -> tuple[str, ...]:
-        """Known words close to an unknown ``word``; empty when it is known or too short."""
-        if word in self.pool or len(word) < 3 or not word.isalpha() or has_cjk(word):
+    def corrections(self, word: str, *, include_known: bool = False) -> tuple[str, ...]:
+        """Indexed words one or two edits away from ``word``, closest and commonest first.
+
+        Empty for a known word unless ``include_known`` (a real word can be a typo of
+        another: "zenra" for "zenpa"). Edits are OSA: a swapped pair of letters is one.
+        """
+        if len(word) < 3 or not word.isalpha() or has_cjk(word):
+            return ()
+        if word in self.pool and not include_known:
             return ()
         cached = self._corrections.get(word)
         if cached is not None:
@@ -188,16 +197,18 @@ class Vocabulary:
         window = self._window(len(word))
         result: tuple[str, ...] = ()
         if window:
-            cutoff = 80 if len(word) <= 4 else 75
-            # One query against many short strings: cdist's SIMD path is ~3x faster
-            # than process.extract here.
-            scores = process.cdist(
-                [word], window, scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.uint8
+            max_edits = 1 if len(word) <= 4 else 2
+            # One query against many short strings: cdist's bit-parallel path is several
+            # times faster than process.extract here.
+            dist = process.cdist(
+                [word], window, scorer=OSA.distance, score_cutoff=max_edits, dtype=np.uint8
             )[0]
-            found = np.flatnonzero(scores)
-            if len(found):
-                best = found[np.argsort(-scores[found], kind="stable")[:limit]]
-                result = tuple(window[i] for i in best)
+            close = [
+                (int(dist[i]), -self.doc_freq.get(window[i], 0), window[i])
+                for i in np.flatnonzero(dist <= max_edits)
+                if window[i] != word
+            ]
+            result = tuple(w for _d, _f, w in sorted(close)[:MAX_CORRECTIONS])
         with self._lock:
             if len(self._corrections) > 20_000:
                 self._corrections.clear()
@@ -209,6 +220,12 @@ class Vocabulary:
 _PARTIAL_COLUMNS = (*PRODUCT_NAME_COLUMNS, "title_zh", "skus")
 _VOCABS: dict[tuple[str, str], tuple[str, Vocabulary]] = {}
 _VOCAB_LOCK = threading.Lock()
+
+
+def clear_search_caches() -> None:
+    """Forget every loaded vocabulary (they reload on the next search)."""
+    with _VOCAB_LOCK:
+        _VOCABS.clear()
 
 
 def _db_identity(db: sqlite_utils.Database) -> str:
@@ -239,16 +256,13 @@ def _is_pool_word(term: str) -> bool:
 
 def product_vocabulary(db: sqlite_utils.Database) -> Vocabulary:
     def load() -> Vocabulary:
-        doc_freq: dict[str, int] = defaultdict(int)
-        pool: set[str] = set()
-        # fts5vocab cannot filter by column itself, so one pass over every term.
-        for term, col, docs in db.execute("select term, col, doc from products_fts_vocab"):
-            if col in _PARTIAL_COLUMNS:
-                doc_freq[term] += docs
-                if col in PRODUCT_NAME_COLUMNS:
-                    pool.add(term)
+        try:
+            rows = db.execute("select term, doc from products_search_vocab").fetchall()
+        except sqlite3.OperationalError:  # an index built before the table existed
+            refresh_product_vocabulary(db)
+            rows = db.execute("select term, doc from products_search_vocab").fetchall()
         documents = db.execute("select count(*) from products_fts_docsize").fetchone()[0]
-        return Vocabulary(dict(doc_freq), int(documents), pool)
+        return Vocabulary({t: int(d) for t, d in rows}, int(documents), (t for t, _ in rows))
 
     return _vocabulary(db, "products", PRODUCTS_VERSION_KEY, load)
 
@@ -278,7 +292,9 @@ class _Group:
         return alts[0] if len(alts) == 1 else "(" + " OR ".join(alts) + ")"
 
 
-def _groups(parsed: ParsedQuery, vocab: Vocabulary | None) -> list[_Group]:
+def _groups(
+    parsed: ParsedQuery, vocab: Vocabulary | None, *, correct_known: bool = False
+) -> list[_Group]:
     groups = []
     for token in parsed.tokens:
         group = _Group(token, [token.phrase])
@@ -286,9 +302,11 @@ def _groups(parsed: ParsedQuery, vocab: Vocabulary | None) -> list[_Group]:
             group.alternatives.append('"' + "".join(token.terms) + '"')
         elif token.kind == "word" and vocab is not None:
             word = token.terms[0]
-            if word not in vocab.pool and not word.isdigit():
-                group.alternatives.extend(f'"{c}"' for c in vocab.corrections(word))
-                if len(word) >= 4:
+            if not word.isdigit():
+                group.alternatives.extend(
+                    f'"{c}"' for c in vocab.corrections(word, include_known=correct_known)
+                )
+                if len(word) >= 4 and word not in vocab.pool:
                     group.prefix = f'"{word}" *'
         groups.append(group)
     return groups
@@ -326,9 +344,8 @@ def _or_units(groups: Sequence[_Group], vocab: Vocabulary) -> list[_Unit]:
             )
             units.append(_Unit(expr, sum(df.get(w, 0) for w in words), g.token.text.isdigit()))
         else:
-            phrase_df = min((df.get(t, 0) for t in g.token.terms), default=0)
-            compact_df = df.get("".join(g.token.terms), 0)
-            units.append(_Unit("(" + " OR ".join(g.alternatives) + ")", phrase_df + compact_df))
+            # SKU words are not counted in the vocabulary; a code is assumed rare.
+            units.append(_Unit("(" + " OR ".join(g.alternatives) + ")", 1))
     return units
 
 
@@ -502,6 +519,18 @@ def search_products(
             db, base + " order by rank limit ?", [_and_expr(groups), *fparams, limit]
         ):
             found[pid] = (-rank, "all")
+        if not found and len(groups) > 1:
+            # Nothing has every word: perhaps one typo landed on another real word.
+            retry = _groups(parsed, vocab, correct_known=True)
+            if any(
+                len(r.alternatives) > len(g.alternatives)
+                for r, g in zip(retry, groups, strict=True)
+            ):
+                groups = retry
+                for pid, rank in _fts_rows(
+                    db, base + " order by rank limit ?", [_and_expr(groups), *fparams, limit]
+                ):
+                    found[pid] = (-rank, "all")
         partial = _or_expr(
             groups, vocab, budget=_partial_budget(vocab), columns=_NAME_COLUMNS_FILTER
         )
@@ -524,7 +553,7 @@ _NAME_COLUMNS_FILTER = "{" + " ".join(_PARTIAL_COLUMNS) + "}"
 
 def _partial_budget(vocab: Vocabulary) -> int:
     """How many name matches a partial query may rank: enough for any real query."""
-    return max(3000, vocab.documents // 30)
+    return max(1500, vocab.documents // 60)
 
 
 def _has_fts(db: sqlite_utils.Database) -> bool:

@@ -38,6 +38,8 @@ PRODUCT_COLUMNS = (
 PRODUCT_WEIGHTS = (10.0, 10.0, 6.0, 4.0, 3.0, 2.0, 8.0, 1.0, 1.0)
 # Columns whose words feed the typo-correction vocabulary: what customers name products by.
 PRODUCT_NAME_COLUMNS = ("title", "brand", "category", "tags", "options")
+# Columns counted in products_search_vocab (SKUs would multiply its size for nothing).
+PRODUCT_VOCAB_COLUMNS = (*PRODUCT_NAME_COLUMNS, "title_zh")
 
 FAQ_COLUMNS = ("question", "answer", "tags")
 FAQ_WEIGHTS = (4.0, 1.0, 2.0)
@@ -147,9 +149,62 @@ def rebuild_product_index(db: sqlite_utils.Database) -> int:
     with _transaction(db):
         _create_products_fts(db)
         db.execute(_PRODUCT_INSERT)
+        refresh_product_vocabulary(db)
         count = db.execute("select count(*) from products_fts").fetchone()[0]
         _bump(db, PRODUCTS_VERSION_KEY)
     return int(count)
+
+
+def refresh_product_vocabulary(db: sqlite_utils.Database) -> None:
+    """Store each name word with its document count, for typo correction.
+
+    Reading fts5vocab walks the whole index (half a second at 100k products), so it is
+    done here, once per rebuild, instead of in the first search of every process.
+    """
+    marks = ", ".join(f"'{c}'" for c in PRODUCT_VOCAB_COLUMNS)
+    with _transaction(db):
+        db.execute("drop table if exists products_search_vocab")
+        db.execute(
+            "create table products_search_vocab (term text primary key, doc integer not null) "
+            "without rowid"
+        )
+        db.execute(
+            "insert into products_search_vocab(term, doc) select term, sum(doc) "
+            f"from products_fts_vocab where col in ({marks}) group by term"
+        )
+
+
+def _add_to_vocabulary(db: sqlite_utils.Database, ids: list[int]) -> None:
+    """Count the words of re-indexed products into products_search_vocab.
+
+    Runs FTS5's own tokenizer over just these products in a temp table, so the words
+    match the index exactly. Words of a product's old text are not subtracted: counts
+    only steer heuristics, and the next rebuild makes them exact again.
+    """
+    if not _table_exists(db, "products_search_vocab"):
+        refresh_product_vocabulary(db)
+        return
+    db.execute("drop table if exists temp.products_fts_delta_vocab")
+    db.execute("drop table if exists temp.products_fts_delta")
+    db.execute(
+        f"create virtual table temp.products_fts_delta using fts5({', '.join(PRODUCT_COLUMNS)}, "
+        f"tokenize = '{_TOKENIZE}')"
+    )
+    db.execute(
+        "create virtual table temp.products_fts_delta_vocab "
+        "using fts5vocab(temp, products_fts_delta, 'col')"
+    )
+    marks = ", ".join("?" for _ in ids)
+    insert = _PRODUCT_INSERT.replace("into products_fts(", "into temp.products_fts_delta(", 1)
+    db.execute(f"{insert} and p.id in ({marks})", ids)
+    cols = ", ".join(f"'{c}'" for c in PRODUCT_VOCAB_COLUMNS)
+    db.execute(
+        "insert into products_search_vocab(term, doc) select term, sum(doc) "
+        f"from temp.products_fts_delta_vocab where col in ({cols}) group by term "
+        "on conflict(term) do update set doc = doc + excluded.doc"
+    )
+    db.execute("drop table temp.products_fts_delta_vocab")
+    db.execute("drop table temp.products_fts_delta")
 
 
 def rebuild_faq_index(db: sqlite_utils.Database) -> int:
@@ -183,6 +238,7 @@ def index_products(db: sqlite_utils.Database, product_ids: Iterable[int]) -> int
             db.execute(f"delete from products_fts where rowid in ({marks})", batch)
             cursor = db.execute(f"{_PRODUCT_INSERT} and p.id in ({marks})", batch)
             indexed += max(cursor.rowcount, 0)
+            _add_to_vocabulary(db, batch)
         _bump(db, PRODUCTS_VERSION_KEY)
     return indexed
 
