@@ -37,7 +37,7 @@ class ProvenanceBadge(Static):
     """template / LLM ✓ verified / LLM ✗ rejected; the rejection reason is the tooltip."""
 
     def __init__(self) -> None:
-        super().__init__("…", classes="badge badge-pending", markup=False)
+        super().__init__("… working", classes="badge badge-pending", markup=False)
 
     def set_provenance(self, kind: str | None, reason: str | None) -> None:
         label, css_class = provenance_label(kind)
