@@ -51,6 +51,7 @@ class Decision(BaseModel):
     handoff: bool = False
     handoff_summary: str | None = None
     rules_fired: list[str] = Field(default_factory=list)
+    wrote: bool = False  # the flow changed the database (uncommitted until record)
 
 
 def reply_language(nlu: NLUResult, state: DialogueState, text: str) -> str:
@@ -63,6 +64,7 @@ def reply_language(nlu: NLUResult, state: DialogueState, text: str) -> str:
 
 
 def decide(db: sqlite_utils.Database, inp: DecideInput) -> Decision:
+    changes_before = db.conn.total_changes
     state = inp.state.model_copy(deep=True)
     nlu = inp.nlu
     if inp.text.strip():
@@ -127,7 +129,8 @@ def decide(db: sqlite_utils.Database, inp: DecideInput) -> Decision:
         state.handoff = True
     summary = build_handoff_summary(db, state, inp.text) if outcome.handoff else None
 
-    if db.conn.in_transaction:
+    wrote = db.conn.total_changes != changes_before
+    if wrote:
         # This turn changed the database; its exact template wording is the record, and no
         # write lock may be held while a model generates.
         outcome.use_llm = False
@@ -147,6 +150,7 @@ def decide(db: sqlite_utils.Database, inp: DecideInput) -> Decision:
         handoff=outcome.handoff,
         handoff_summary=summary,
         rules_fired=fired,
+        wrote=wrote,
     )
 
 

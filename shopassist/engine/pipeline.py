@@ -137,6 +137,9 @@ class TurnPipeline:
             with timer.stage("decide"):
                 # Tickets written by flows reference the conversation row.
                 conversations.ensure_conversation(self.db, session_id, channel)
+                # Writes a flow makes (a cancellation, a return) join this transaction and
+                # are committed by the record stage together with the turn, or not at all.
+                self.db.conn.execute("begin")
                 decision = decide(
                     self.db,
                     DecideInput(
@@ -148,6 +151,8 @@ class TurnPipeline:
                         channel=channel,
                     ),
                 )
+            if not decision.wrote:
+                self.db.conn.commit()  # nothing written: hold no lock while a model generates
             with timer.stage("generate"):
                 generated = self._generate(decision.plan, clean, on_token, cancel)
             with timer.stage("verify"):

@@ -62,6 +62,9 @@ class RecordInput(BaseModel):
 def record_turn(db: sqlite_utils.Database, inp: RecordInput) -> int:
     """Write the turn and the conversation state in one transaction; returns the turn row id."""
     state_json = inp.state.model_dump_json()
+    if not db.conn.in_transaction:
+        # sqlite-utils autocommits each write outside a transaction; one turn is one commit.
+        db.conn.execute("begin")
     with db.conn:  # commits this turn together with any action the decide stage made
         conversations.upsert_conversation(
             db,

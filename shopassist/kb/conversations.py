@@ -1,8 +1,8 @@
 """Conversations, turns, feedback and tickets as stored rows.
 
 The engine masks text before it reaches these functions; this module only stores and
-reads. Writes never commit on their own: the engine wraps a whole turn in one
-transaction (``with db.conn:``) so the turn, the state and any action land together.
+reads. The engine opens one transaction per turn (``begin`` ... commit) so the turn, the
+state and any action land together; outside a transaction sqlite-utils autocommits.
 """
 
 from __future__ import annotations

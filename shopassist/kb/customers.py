@@ -121,7 +121,9 @@ def purchased_product_ids(db: sqlite_utils.Database, customer_id: int) -> set[in
     return {r[0] for r in rows}
 
 
-def set_default_address(db: sqlite_utils.Database, customer_id: int, address: dict[str, Any]) -> None:
+def set_default_address(
+    db: sqlite_utils.Database, customer_id: int, address: dict[str, Any]
+) -> None:
     """Update without committing: the caller commits it together with the turn record."""
     db.execute(
         "update customers set address = ? where id = ?",

@@ -1,7 +1,8 @@
 """Orders, shipments and returns: the reads and writes the after-sales flows need.
 
-Writes here never commit: the dialogue engine commits an action together with the turn
-that caused it, so a crash can never leave a cancelled order without its conversation.
+Writes here never commit themselves: the dialogue engine runs them inside the turn's
+transaction and commits the action together with the turn that caused it, so a crash can
+never leave a cancelled order without its conversation.
 """
 
 from __future__ import annotations
@@ -65,9 +66,7 @@ def load_order_details(db: sqlite_utils.Database, order: dict[str, Any]) -> dict
         """,
         [order_id],
     )
-    shipments = _rows(
-        db, "select * from shipments where order_id = ? order by id desc", [order_id]
-    )
+    shipments = _rows(db, "select * from shipments where order_id = ? order by id desc", [order_id])
     shipment = shipments[0] if shipments else None
     if shipment is not None:
         events = _rows(
@@ -81,7 +80,9 @@ def load_order_details(db: sqlite_utils.Database, order: dict[str, Any]) -> dict
     return order
 
 
-def customer_orders(db: sqlite_utils.Database, customer_id: int, limit: int = 10) -> list[dict[str, Any]]:
+def customer_orders(
+    db: sqlite_utils.Database, customer_id: int, limit: int = 10
+) -> list[dict[str, Any]]:
     return _rows(
         db,
         "select id, number, status, total_cents, currency, placed_at from orders "
@@ -149,10 +150,14 @@ def change_item(
 
 
 def variants_of(db: sqlite_utils.Database, product_id: int) -> list[dict[str, Any]]:
-    return _rows(db, "select * from variants where product_id = ? order by position, id", [product_id])
+    return _rows(
+        db, "select * from variants where product_id = ? order by position, id", [product_id]
+    )
 
 
-def next_rma(db: sqlite_utils.Database, order_number: str, fmt: str = "RMA-{order_number}-{n}") -> str:
+def next_rma(
+    db: sqlite_utils.Database, order_number: str, fmt: str = "RMA-{order_number}-{n}"
+) -> str:
     """The next free RMA number for an order, following the policy's format."""
     n = 1
     while True:

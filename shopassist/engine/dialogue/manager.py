@@ -133,7 +133,8 @@ class DialogueManager:
         )
         is_no = intent == "deny" or (short and matches(lex.no, text))
 
-        if state.pending is not None:
+        switching = self._switches_task(ctx, active)
+        if state.pending is not None and not switching:
             if self._fill_slots(ctx, active, starting=False):
                 state.pending = None  # a correction: confirm the corrected request again
                 return run_flow(active, ctx)
@@ -147,7 +148,7 @@ class DialogueManager:
                     "confirm.declined", request=label
                 )
 
-        answers = self._answers_step(ctx, active)
+        answers = not switching and self._answers_step(ctx, active)
         if answers or target.name == active.name:
             self._fill_slots(ctx, active, starting=False)
             return run_flow(active, ctx)
@@ -188,6 +189,18 @@ class DialogueManager:
         return out
 
     # --- slots ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _switches_task(ctx: FlowContext, active: FlowSpec) -> bool:
+        """A confident request for another task replaces the active one."""
+        target = spec_for_intent(ctx.intent)
+        if matches(lexicon().correction, ctx.text) and ctx.nlu.first("order_number") is not None:
+            return False  # "no, I meant order 10024" corrects the active request
+        return (
+            target.kind == "task"
+            and target.name != active.name
+            and ctx.nlu.intent.confidence >= SWITCH_CONFIDENCE
+        )
 
     def _answers_step(self, ctx: FlowContext, spec: FlowSpec) -> bool:
         """Does this message answer what the flow asked, rather than start something else?"""
