@@ -103,7 +103,7 @@ def _parse_line(raw: str) -> tuple[str, str, str | int | None]:
     """(session, text, customer) from one input line, or ValueError saying what is wrong."""
     try:
         obj = json.loads(raw)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON: {exc.msg}") from None
     if not isinstance(obj, dict):
         raise ValueError('each line must be a JSON object like {"session": "s1", "text": "hi"}')
