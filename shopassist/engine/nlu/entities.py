@@ -71,17 +71,20 @@ _ORDER_ZH = re.compile(
     r"(?:订单(?:编号|号码|号)?|单号|购买记录|包裹|快递单号|编号)"
     r"\s*(?:号码|号|是|为|:|：)*\s*(?:\#\s+)?(?P<num>\#?\d{3,20})(?!\d)"
 )
-_HASH_NUMBER = re.compile(r"(?<![\w#])(?P<num>\#\d{4,20})(?!\d)")
-_BARE_NUMBER = re.compile(r"(?<![\w#$¥￥€£.,/-])(?P<num>\d{5,20})(?![\d.,]?\d)(?![/-])")
+_HASH_NUMBER = re.compile(r"(?<![A-Za-z0-9_#])(?P<num>\#\d{4,20})(?!\d)")
+_BARE_NUMBER = re.compile(r"(?<![A-Za-z0-9_#$¥￥€£.,/-])(?P<num>\d{5,20})(?![\d.,]?\d)(?![/-])")
 _ORDER_CONTEXT = re.compile(
     r"order|purchase|package|parcel|shipment|deliver|track|cancel|refund|return|订单|包裹|快递|物流|退",
     re.IGNORECASE,
 )
-_INVOICE_CONTEXT = re.compile(r"(?:invoice|bill|receipt|发票|账单|收据)\W{0,12}$", re.IGNORECASE)
-_INVOICE_CODE = re.compile(r"(?<![\w-])(?P<num>INV[-\s]?\d{2,}(?:-\d+)*)(?![\w-])", re.IGNORECASE)
+# "bi\w?ll" also catches the common typos "biull", "bilol".
+_INVOICE_CONTEXT = re.compile(r"(?:invoice|bi\w?ll|receipt|发票|账单|收据)\W{0,12}$", re.IGNORECASE)
+_INVOICE_CODE = re.compile(
+    r"(?<![A-Za-z0-9_-])(?P<num>INV[-\s]?\d{2,}(?:-\d+)*)(?![A-Za-z0-9_-])", re.IGNORECASE
+)
 _INVOICE_EN = re.compile(
-    r"\b(?:invoices?|bills?|receipts?)\b(?:\s*(?:number|num|no|id|is|ref)\.?)*\s*[:：]?\s*(?:\#\s+)?"
-    r"(?P<num>\#?(?:[A-Z]{2,4}-?)?\d[\d-]{2,20}\d)(?![\w])",
+    r"\b(?:invoices?|bi\w?lls?|receipts?)\b(?:\s*(?:number|num|no|id|is|ref)\.?)*\s*[:：]?\s*(?:\#\s+)?"
+    r"(?P<num>\#?(?:[A-Z]{2,4}-?)?\d[\d-]{2,20}\d)(?![A-Za-z0-9_])",
     re.IGNORECASE,
 )
 _INVOICE_ZH = re.compile(
@@ -128,10 +131,10 @@ def _invoice_candidates(text: str) -> list[Candidate]:
 # --- emails and phones --------------------------------------------------------------
 
 _EMAIL = re.compile(
-    r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+(?![\w-])"
+    r"(?<![A-Za-z0-9_.+-])[A-Za-z0-9_.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+(?![A-Za-z0-9_-])"
 )
-_PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){1,5}(?!\d)")
-_PHONE_US = re.compile(r"(?<![\w(])(?:\(\d{3}\)\s?|\d{3}[.-])\d{3}[\s.-]\d{4}(?!\d)")
+_PHONE_INTL = re.compile(r"(?<![A-Za-z0-9_+])\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){1,5}(?!\d)")
+_PHONE_US = re.compile(r"(?<![A-Za-z0-9_(])(?:\(\d{3}\)\s?|\d{3}[.-])\d{3}[\s.-]\d{4}(?!\d)")
 _PHONE_CN = re.compile(r"(?<![\d+])1[3-9]\d(?:[\s-]?\d{4}){2}(?!\d)")
 _PHONE_CONTEXT = re.compile(
     r"(?:phone|mobile|cell|call|tel|whatsapp|电话|手机|号码)\W{0,15}$", re.I
@@ -167,13 +170,18 @@ def _phone_candidates(text: str) -> list[Candidate]:
 _AMOUNT = r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?"
 _MONEY_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"(?:US\$|\$|USD\s?)\s?(?P<amt>{_AMOUNT})(?!\d)", re.I), "USD"),
-    (re.compile(rf"(?<![\w.])(?P<amt>{_AMOUNT})\s?(?:dollars?|bucks|usd)\b", re.I), "USD"),
+    (re.compile(rf"(?<![A-Za-z0-9_.])(?P<amt>{_AMOUNT})\s?(?:dollars?|bucks|usd)\b", re.I), "USD"),
     (re.compile(rf"(?:[¥￥]|RMB\s?|CNY\s?)\s?(?P<amt>{_AMOUNT})(?!\d)", re.I), "CNY"),
-    (re.compile(rf"(?<![\w.])(?P<amt>{_AMOUNT})\s?(?:元|块钱|块|人民币|rmb\b|cny\b)", re.I), "CNY"),
+    (
+        re.compile(
+            rf"(?<![A-Za-z0-9_.])(?P<amt>{_AMOUNT})\s?(?:元|块钱|块|人民币|rmb\b|cny\b)", re.I
+        ),
+        "CNY",
+    ),
     (re.compile(rf"(?:€|EUR\s?)\s?(?P<amt>{_AMOUNT})(?!\d)", re.I), "EUR"),
-    (re.compile(rf"(?<![\w.])(?P<amt>{_AMOUNT})\s?(?:euros?|eur)\b", re.I), "EUR"),
+    (re.compile(rf"(?<![A-Za-z0-9_.])(?P<amt>{_AMOUNT})\s?(?:euros?|eur)\b", re.I), "EUR"),
     (re.compile(rf"(?:£|GBP\s?)\s?(?P<amt>{_AMOUNT})(?!\d)", re.I), "GBP"),
-    (re.compile(rf"(?<![\w.])(?P<amt>{_AMOUNT})\s?(?:pounds?|gbp)\b", re.I), "GBP"),
+    (re.compile(rf"(?<![A-Za-z0-9_.])(?P<amt>{_AMOUNT})\s?(?:pounds?|gbp)\b", re.I), "GBP"),
 ]
 
 
@@ -215,8 +223,10 @@ _ZH_NUMBERS = {
     "几": 3,
 }
 _UNITS_EN = r"(?:pcs|pc|pieces?|items?|units?|pairs?|packs?|boxes|box|bottles?|sets?|of\s+(?:them|these|those|it))"
-_QTY_DIGITS = re.compile(rf"(?<![\w.$¥￥#])(?P<n>\d{{1,3}})\s?{_UNITS_EN}\b", re.I)
-_QTY_TIMES = re.compile(r"(?<![\w.])(?:x\s?(?P<a>\d{1,3})|(?P<b>\d{1,3})\s?x)(?![\w.])", re.I)
+_QTY_DIGITS = re.compile(rf"(?<![A-Za-z0-9_.$¥￥#])(?P<n>\d{{1,3}})\s?{_UNITS_EN}\b", re.I)
+_QTY_TIMES = re.compile(
+    r"(?<![A-Za-z0-9_.])(?:x\s?(?P<a>\d{1,3})|(?P<b>\d{1,3})\s?x)(?![A-Za-z0-9_.])", re.I
+)
 _QTY_LABEL = re.compile(r"\b(?:qty|quantity|数量)\s*[:：=]?\s*(?P<n>\d{1,4})(?!\d)", re.I)
 _QTY_WORD = re.compile(
     r"\b(?P<w>a couple of|a pair of|a dozen|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty)\b"
@@ -342,13 +352,13 @@ def build_option_vocabulary(
 
 _SIZE_CONTEXT = re.compile(
     r"(?:\bsize\s*[:：]?\s*|尺码\s*[:：]?\s*|码数\s*[:：]?\s*|\bin\s+(?:an?\s+)?)"
-    r"(?P<v>XXXL|XXL|XXS|XS|XL|S|M|L|\d{1,2}(?:\.5)?)(?![\w.])",
+    r"(?P<v>XXXL|XXL|XXS|XS|XL|S|M|L|\d{1,2}(?:\.5)?)(?![A-Za-z0-9_.])",
     re.IGNORECASE,
 )
 _SIZE_SUFFIX = re.compile(
-    r"(?<![\w.])(?P<v>XXXL|XXL|XXS|XS|XL|S|M|L|\d{2}(?:\.5)?)\s?(?:码|号)", re.I
+    r"(?<![A-Za-z0-9_.])(?P<v>XXXL|XXL|XXS|XS|XL|S|M|L|\d{2}(?:\.5)?)\s?(?:码|号)", re.I
 )
-_SIZE_CAPITAL = re.compile(r"(?<![\w'’.-])(?P<v>S|M|L)(?![\w'’.-])")
+_SIZE_CAPITAL = re.compile(r"(?<![A-Za-z0-9_'’.-])(?P<v>S|M|L)(?![A-Za-z0-9_'’.-])")
 
 
 def _size_value(raw: str, vocab: OptionVocabulary) -> tuple[str, dict[str, Any]]:

@@ -10,8 +10,10 @@ them retrains on next load and an unchanged setup loads in milliseconds.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import zipfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,15 +81,16 @@ class IntentModel:
         """Write ``stem.npz`` and ``stem.json`` atomically (temp file + rename)."""
         stem.parent.mkdir(parents=True, exist_ok=True)
         npz_tmp = stem.with_name(stem.name + f".{os.getpid()}.tmp.npz")
-        with npz_tmp.open("wb") as fh:
-            np.savez(
-                fh,
-                weights=self.weights,
-                bias=self.bias,
-                buckets=self.vectoriser.buckets,
-                idf=self.vectoriser.idf,
-                word_buckets=np.array(sorted(self.vectoriser.word_buckets), dtype=np.int64),
-            )
+        _write_npz(
+            npz_tmp,
+            {
+                "weights": self.weights,
+                "bias": self.bias,
+                "buckets": self.vectoriser.buckets,
+                "idf": self.vectoriser.idf,
+                "word_buckets": np.array(sorted(self.vectoriser.word_buckets), dtype=np.int64),
+            },
+        )
         meta = dict(self.meta)
         meta.update(
             format_version=FORMAT_VERSION,
@@ -124,6 +127,17 @@ class IntentModel:
             )
 
 
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Like ``np.savez`` but byte-reproducible: ``np.savez`` stamps each member with the
+    current time, so two identical trainings would give different files."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+            archive.writestr(info, buffer.getvalue())
+
+
 def model_key(examples: list[Example], features: FeatureConfig, train: TrainConfig) -> str:
     digest = hashlib.blake2b(digest_size=12)
     digest.update(data_fingerprint(examples).encode())
@@ -134,6 +148,11 @@ def model_key(examples: list[Example], features: FeatureConfig, train: TrainConf
 
 
 def models_dir() -> Path:
+    """``<user data dir>/models``; ``SHOPASSIST_NLU_MODEL_DIR`` overrides it (tests share one
+    trained model this way instead of training per test)."""
+    override = os.environ.get("SHOPASSIST_NLU_MODEL_DIR")
+    if override:
+        return Path(override)
     return user_data_dir() / "models"
 
 

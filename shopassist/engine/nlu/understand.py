@@ -45,6 +45,9 @@ LOW_COVERAGE = 0.34
 LOW_COVERAGE_MAX_CONFIDENCE = 0.75
 
 _WORD = re.compile(r"[a-z]+")
+# Lone surrogates cannot be encoded as UTF-8 or JSON; replacing each with U+FFFD keeps
+# every offset, so entity spans stay valid against the returned text.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @lru_cache(maxsize=1)
@@ -148,6 +151,8 @@ class Understander:
         if not isinstance(text, str):
             text = "" if text is None else str(text)
         default: Language = default_language or self.settings.language
+        if _SURROGATE.search(text):
+            text = _SURROGATE.sub("\ufffd", text)
         if not text.strip():
             return self._empty(text, default)
         language = self._safe(lambda: detect_language(text[:2000], default), default)
