@@ -156,3 +156,15 @@ def test_million_character_cell_skipped_with_skip_invalid(db, tmp_path):
     assert titles(db) == ["Ok"]
     assert report.rejected_path is not None
     assert len(report.rejected_path.read_text(encoding="utf-8-sig")) > 1_000_000
+
+
+def test_progress_is_reported_in_bytes_up_to_the_file_size(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("title,price\n" + "".join(f"Item {i},1\n" for i in range(10_000)))
+    source = open_source(path)
+    seen: list[int] = []
+    source.on_progress = seen.append
+    rows = sum(1 for _ in source.rows())
+    assert rows == 10_000
+    assert seen == sorted(seen) and seen[-1] == path.stat().st_size
+    assert len(seen) > 1

@@ -10,7 +10,7 @@ import sqlite_utils
 from shopassist.kb.db import get_meta, set_meta
 from shopassist.kb.importers.detect import CATALOG_FORMATS, detect_catalog_format
 from shopassist.kb.importers.duplicates import SeenKeys
-from shopassist.kb.importers.generic import read_generic
+from shopassist.kb.importers.generic import map_headers, read_generic
 from shopassist.kb.importers.options import ImportOptions
 from shopassist.kb.importers.report import ImportReport, RejectedRowsFile, rejected_path_for
 from shopassist.kb.importers.rows import ProductGroup, Rejection, RowError
@@ -160,7 +160,5 @@ def _sku_column(fmt: str, source: CsvSource, mapping: dict[str, str]) -> str:
         return "Variant SKU"
     if fmt == "woocommerce":
         return "SKU"
-    from shopassist.kb.importers.generic import map_headers
-
     index = map_headers(source.header, mapping).get("sku")
     return source.header[index] if index is not None else "sku"
