@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from shopassist.kb.db import open_db
 from shopassist.kb.search import (
     SearchError,
+    Vocabulary,
     get_product,
     resolve_category,
     search_faqs,
@@ -268,6 +269,30 @@ def test_chinese_queries_find_chinese_titles_and_descriptions(
     assert any("\u4e00" <= ch <= "\u9fff" for ch in hits[0].snippet)
 
 
+def test_chinese_words_need_not_be_adjacent(shop: sqlite_utils.Database) -> None:
+    # The title says 无线降噪蓝牙耳机: 降噪 and 耳机 are both there, but not side by side.
+    hits = search_products(shop, "降噪耳机")
+    assert (hits[0].title, hits[0].match) == ("AeroBuds Pro", "all")
+
+
+def test_prices_and_unknown_words_do_not_block_a_match(shop: sqlite_utils.Database) -> None:
+    hits = search_products(shop, "any wireless charging pad under 30 pls asap")
+    assert (hits[0].title, hits[0].match) == ("Wireless Charging Pad", "all")
+
+
+def test_vocabulary_corrections() -> None:
+    vocab = Vocabulary(
+        {"earbuds": 50, "aerobuds": 1, "zenpa": 3, "zenra": 2},
+        10,
+        ["earbuds", "aerobuds", "zenpa", "zenra"],
+    )
+    assert vocab.corrections("airbuds") == ("earbuds", "aerobuds")  # two edits each; commoner first
+    assert vocab.corrections("aerobdus") == ("aerobuds",)  # a swapped pair is one edit
+    assert vocab.corrections("zenra") == ()
+    assert vocab.corrections("zenra", include_known=True) == ("zenpa",)
+    assert vocab.corrections("xq") == ()
+
+
 def test_unrelated_chinese_does_not_match(shop: sqlite_utils.Database) -> None:
     assert search_products(shop, "冰箱") == []
 
@@ -385,6 +410,14 @@ def test_faq_intent_fallback(shop: sqlite_utils.Database) -> None:
     hits = search_faqs(shop, "something unrelated entirely", intent="return_policy", language="en")
     assert [(h.source_id, h.match) for h in hits] == [("faq:returns-window:en", "intent")]
     assert search_faqs(shop, "something unrelated entirely") == []
+    # The intent narrows the search to its entries...
+    assert [h.key for h in search_faqs(shop, "delivery", intent="return_policy")] == [
+        "returns-window"
+    ]
+    # ...unless no entry carries it: then it must not hide every answer.
+    assert search_faqs(shop, "refund", intent="no_such_intent", language="en")[0].key == (
+        "returns-window"
+    )
 
 
 # --------------------------------------------------------------------------- index upkeep

@@ -398,6 +398,74 @@ def _fts_rows(
     return []
 
 
+def _relaxed(
+    db: sqlite_utils.Database,
+    table: str,
+    parsed: ParsedQuery,
+    groups: list[_Group],
+    vocab: Vocabulary,
+) -> list[_Group] | None:
+    """Looser groups for when no document has every token, or None if nothing changes.
+
+    Four relaxations, one extra query: a Chinese run need not be contiguous ("蓝牙耳机"
+    becomes 蓝牙 AND 耳机, for "蓝牙降噪耳机"); a known word may be a typo of another
+    known word; a token that matches nothing at all ("please", "asap") is dropped, since
+    no document could ever satisfy it; and so is a bare number ("under 80" is a price,
+    which the caller passes as ``max_price``, not a word to find).
+    """
+    retry = _groups(parsed, vocab, correct_known=True)
+    for g in retry:
+        terms = g.token.terms
+        if g.token.kind == "cjk" and len(terms) >= 3:
+            # Non-overlapping bigrams, plus the last one for an odd-length run.
+            picks = list(dict.fromkeys([*terms[::2], terms[-1]]))
+            g.alternatives = ["(" + " AND ".join(f'"{t}"' for t in picks) + ")"]
+    exists = f"select 1 from {table} where {table} match ? limit 1"
+    kept = [
+        g
+        for g in retry
+        if not (g.token.kind == "word" and g.token.text.isdigit())
+        and db.execute(exists, [g.expr]).fetchone() is not None
+    ]
+    if not kept or [g.expr for g in kept] == [g.expr for g in groups]:
+        return None
+    return kept
+
+
+def _match(
+    db: sqlite_utils.Database,
+    table: str,
+    sql: str,
+    params: Sequence[Any],
+    parsed: ParsedQuery,
+    vocab: Vocabulary,
+    limit: int,
+    partial: Callable[[list[_Group]], str | None],
+) -> tuple[dict[int, tuple[float, MatchKind]], list[_Group]]:
+    """Run strict, relaxed and partial queries until ``limit`` hits; returns them and the groups used.
+
+    ``sql`` takes the MATCH expression first, then ``params``, then the limit.
+    """
+    groups = _groups(parsed, vocab)
+    found: dict[int, tuple[float, MatchKind]] = {}
+    if not groups:
+        return found, groups
+    for rowid, rank in _fts_rows(db, sql, [_and_expr(groups), *params, limit]):
+        found[rowid] = (-rank, "all")
+    if not found:
+        relaxed = _relaxed(db, table, parsed, groups, vocab)
+        if relaxed is not None:
+            groups = relaxed
+            for rowid, rank in _fts_rows(db, sql, [_and_expr(groups), *params, limit]):
+                found[rowid] = (-rank, "all")
+    expr = partial(groups) if len(found) < limit and _wants_partial(groups) else None
+    if expr:
+        for rowid, rank in _fts_rows(db, sql, [expr, *params, limit + len(found)]):
+            if rowid not in found:
+                found[rowid] = (-rank * PARTIAL_MATCH_FACTOR, "partial")
+    return found, groups
+
+
 # --------------------------------------------------------------------------- products
 
 
@@ -508,38 +576,20 @@ def search_products(
     if not _has_fts(db):
         ensure_search_index(db)
     vocab = product_vocabulary(db)
-    groups = _groups(parsed, vocab)
     where, fparams = filters.sql("products_fts.rowid")
-    base = f"select rowid, rank from products_fts where products_fts match ?{where}"
-
-    found: dict[int, tuple[float, MatchKind]] = {}
+    sql = f"select rowid, rank from products_fts where products_fts match ?{where} order by rank limit ?"
+    budget = _partial_budget(vocab)
+    found, groups = _match(
+        db,
+        "products_fts",
+        sql,
+        fparams,
+        parsed,
+        vocab,
+        limit,
+        lambda gs: _or_expr(gs, vocab, budget=budget, columns=_NAME_COLUMNS_FILTER),
+    )
     sku_variants = _exact_skus(db, parsed.sku_candidates, filters)
-    if groups:
-        for pid, rank in _fts_rows(
-            db, base + " order by rank limit ?", [_and_expr(groups), *fparams, limit]
-        ):
-            found[pid] = (-rank, "all")
-        if not found and len(groups) > 1:
-            # Nothing has every word: perhaps one typo landed on another real word.
-            retry = _groups(parsed, vocab, correct_known=True)
-            if any(
-                len(r.alternatives) > len(g.alternatives)
-                for r, g in zip(retry, groups, strict=True)
-            ):
-                groups = retry
-                for pid, rank in _fts_rows(
-                    db, base + " order by rank limit ?", [_and_expr(groups), *fparams, limit]
-                ):
-                    found[pid] = (-rank, "all")
-        partial = _or_expr(
-            groups, vocab, budget=_partial_budget(vocab), columns=_NAME_COLUMNS_FILTER
-        )
-        if len(found) < limit and _wants_partial(groups) and partial:
-            for pid, rank in _fts_rows(
-                db, base + " order by rank limit ?", [partial, *fparams, limit + len(found)]
-            ):
-                if pid not in found:
-                    found[pid] = (-rank * PARTIAL_MATCH_FACTOR, "partial")
     top = max((s for s, _ in found.values()), default=0.0)
     for pid in sku_variants:
         found[pid] = (top + SKU_BONUS, "sku")
@@ -880,9 +930,16 @@ def search_faqs(
     if language:
         clauses.append("f.language = ?")
         params.append(str(language))
-    if intent:
+    if (
+        intent
+        and db.execute("select 1 from faqs where intent = ? limit 1", [str(intent)]).fetchone()
+    ):
+        # Only a filter when some entry carries it: an intent the FAQ data does not
+        # use must not hide every answer.
         clauses.append("f.intent = ?")
         params.append(str(intent))
+    else:
+        intent = None
     where = "".join(f" and {c}" for c in clauses)
     found: dict[int, tuple[float, MatchKind]] = {}
     groups: list[_Group] = []
@@ -890,19 +947,14 @@ def search_faqs(
         if not _has_fts(db):
             ensure_search_index(db)
         vocab = faq_vocabulary(db)
-        groups = _groups(parsed, vocab)
         sql = (
             "select faqs_fts.rowid, faqs_fts.rank from faqs_fts "
             "join faqs f on f.id = faqs_fts.rowid "
             f"where faqs_fts match ?{where} order by faqs_fts.rank limit ?"
         )
-        for fid, rank in _fts_rows(db, sql, [_and_expr(groups), *params, limit]):
-            found[fid] = (-rank, "all")
-        partial = _or_expr(groups, vocab)
-        if len(found) < limit and _wants_partial(groups) and partial:
-            for fid, rank in _fts_rows(db, sql, [partial, *params, limit + len(found)]):
-                if fid not in found:
-                    found[fid] = (-rank * PARTIAL_MATCH_FACTOR, "partial")
+        found, groups = _match(
+            db, "faqs_fts", sql, params, parsed, vocab, limit, lambda gs: _or_expr(gs, vocab)
+        )
     if not found and intent:
         for (fid,) in db.execute(
             f"select f.id from faqs f where 1 = 1{where} order by f.kind, f.key limit ?",
