@@ -101,7 +101,7 @@ def test_change_shipping_address_before_shipment(bot: Any, shop: sqlite_utils.Da
     stored = json.loads(
         shop.execute("select shipping_address from orders where number='10022'").fetchone()[0]
     )
-    assert stored["text"] == "5 Oak Road, Springfield 12345, USA"
+    assert stored["line1"] == "5 Oak Road, Springfield 12345, USA" and stored["name"] == "X"
 
 
 def test_change_shipping_address_after_shipment_is_refused(bot: Any) -> None:

@@ -303,11 +303,9 @@ def address_act(ctx: FlowContext, out: Outcome) -> Outcome:
     order = ctx.order
     values = order_basics(ctx, out)
     old = order.get("shipping_address") or {}
-    new = (
-        {"name": old.get("name"), "text": ctx.state.slots["new_address"]}
-        if isinstance(old, dict)
-        else {"text": ctx.state.slots["new_address"]}
-    )
+    name = old.get("name") if isinstance(old, dict) else None
+    # Free text from the chat: kept whole in line1 for staff to check, not parsed.
+    new = {"name": name, "line1": ctx.state.slots["new_address"], "freeform": True}
     orders.set_shipping_address(ctx.db, order["id"], {k: v for k, v in new.items() if v})
     out.action = "order.address_changed"
     return out.say("address.done", **values, new_address=ctx.state.slots["new_address"])
@@ -322,7 +320,9 @@ def account_address_confirm(ctx: FlowContext, out: Outcome) -> Outcome:
 def account_address_act(ctx: FlowContext, out: Outcome) -> Outcome:
     assert ctx.state.customer_id is not None
     customers.set_default_address(
-        ctx.db, ctx.state.customer_id, {"text": ctx.state.slots["new_address"]}
+        ctx.db,
+        ctx.state.customer_id,
+        {"name": ctx.state.customer_name, "line1": ctx.state.slots["new_address"], "freeform": True},
     )
     out.action = "customer.address_set"
     out.source(
