@@ -51,7 +51,7 @@ RETURN_REASONS = ["changed_mind", "too_small", "too_large", "damaged", "defectiv
 
 
 def iso(at: datetime) -> str:
-    return at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return at.astimezone(UTC).replace(second=0, microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def add_business_days(start: datetime, days: int) -> datetime:
@@ -189,7 +189,7 @@ class OrderMaker:
         dest = (
             f"{address['city']}, {address['region']}"
             if address["country"] == "US"
-            else f"{address['city']}, CN"
+            else address["city"]
         )
         label_at = shipped - timedelta(hours=rnd.randint(2, 5), minutes=rnd.randint(0, 59))
         evs = [
@@ -214,7 +214,7 @@ class OrderMaker:
             route = [
                 (INTL_ROUTE[0], "in_transit", "Departed export facility"),
                 (INTL_ROUTE[2], "in_transit", "Arrived at transit hub"),
-                (f"{address['city']}, CN", "in_transit", "Cleared customs"),
+                (address["city"], "in_transit", "Cleared customs"),
             ]
         else:
             hub = rnd.choice(US_HUBS)
