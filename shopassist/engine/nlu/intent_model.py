@@ -13,8 +13,8 @@ import hashlib
 import io
 import json
 import os
-import zipfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
