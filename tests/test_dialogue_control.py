@@ -140,3 +140,10 @@ def test_correction_marker_wins_over_a_confident_other_intent(bot: Any, nlu: Key
     nlu.force("track_order", 0.95)
     r = bot.turn("s", "I meant order 10022")
     assert r.state["flow"] == "cancel_order" and r.state["slots"]["order_number"] == "10022"
+
+
+def test_correction_with_a_bare_number_while_confirming(bot: Any, nlu: KeywordNLU) -> None:
+    bot.turn("s", "cancel order 10021", customer="1")
+    nlu.force("deny", 0.99)
+    r = bot.turn("s", "no wait, I meant 10022")
+    assert r.state["slots"]["order_number"] == "10022" and r.state["step"] == "confirm"

@@ -322,7 +322,11 @@ def account_address_act(ctx: FlowContext, out: Outcome) -> Outcome:
     customers.set_default_address(
         ctx.db,
         ctx.state.customer_id,
-        {"name": ctx.state.customer_name, "line1": ctx.state.slots["new_address"], "freeform": True},
+        {
+            "name": ctx.state.customer_name,
+            "line1": ctx.state.slots["new_address"],
+            "freeform": True,
+        },
     )
     out.action = "customer.address_set"
     out.source(

@@ -116,8 +116,12 @@ def _low_stock(out: Outcome, p: ProductDetail, language: str, variant: Any = Non
 # --- products -----------------------------------------------------------------------------
 
 
-def _search(ctx: FlowContext, limit: int = 5) -> list[ProductDetail]:
+def _search(ctx: FlowContext, limit: int = 5, *, strict: bool = False) -> list[ProductDetail]:
+    """Search hits for the message; ``strict`` keeps only hits matching every query word,
+    for answering about "the" product when the customer did not name one."""
     hits = ctx.product_hits or search_products(ctx.db, ctx.text, limit=limit, language=ctx.language)
+    if strict:
+        hits = [h for h in hits if h.match in ("sku", "all")]
     return _details(ctx, [h.id for h in hits[:limit]])
 
 
@@ -133,7 +137,7 @@ def product_search(ctx: FlowContext, out: Outcome) -> Outcome:
 
 @handler("act", "product_info")
 def product_info(ctx: FlowContext, out: Outcome) -> Outcome:
-    products = _details(ctx, ctx.product_ids[:1]) or _search(ctx, limit=1)
+    products = _details(ctx, ctx.product_ids[:1]) or _search(ctx, limit=1, strict=True)
     if not products:
         out.resolved = False
         return out.say("product.which")
@@ -211,7 +215,7 @@ def product_compare(ctx: FlowContext, out: Outcome) -> Outcome:
             ids.append(m.product_id)
     products = _details(ctx, ids[:2])
     if len(products) < 2:
-        for p in _search(ctx, limit=4):
+        for p in _search(ctx, limit=4, strict=True):
             if len(products) >= 2:
                 break
             if all(p.id != q.id for q in products):
@@ -250,7 +254,7 @@ def recommendation(ctx: FlowContext, out: Outcome) -> Outcome:
     intro = "product.recommend_intro"
     seed = _details(ctx, ctx.product_ids[:1])
     if not seed:
-        hits = [h for h in (ctx.product_hits or []) if h.score is not None][:1]
+        hits = [h for h in (ctx.product_hits or []) if h.match in ("sku", "all")][:1]
         seed = _details(ctx, [h.id for h in hits])
     bought: set[int] = set()
     if ctx.state.customer_id is not None and ctx.state.verified:
@@ -373,7 +377,8 @@ def delivery_options(ctx: FlowContext, out: Outcome) -> Outcome:
             else f"{m['days_min']}–{m['days_max']}"
         )
         days = out.fact(f"shipping.{m['code']}.days", days, sid)
-        line = render("delivery.line", lang, {"name": name, "price": price, "days": days})
+        line_key = "delivery.line_one_day" if days == "1" else "delivery.line"
+        line = render(line_key, lang, {"name": name, "price": price, "days": days})
         if m.get("free_over_cents"):
             line += render(
                 "delivery.free_over",

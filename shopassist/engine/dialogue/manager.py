@@ -100,10 +100,12 @@ class DialogueManager:
         active = load_flows().get(state.flow) if state.flow else None
         if active is not None:
             return self._continue(ctx, active)
-        if (
-            state.last_flow in load_flows()
-            and ctx.nlu.first("order_number") is not None
-            and (matches(lex.correction, text) or intent in ("deny", "affirm", "out_of_scope"))
+        if state.last_flow in load_flows() and (
+            (
+                ctx.nlu.first("order_number") is not None
+                and intent in ("deny", "affirm", "out_of_scope")
+            )
+            or (matches(lex.correction, text) and _DIGITS.search(text) and not ctx.claim.given)
         ):
             # "No, I meant order 10024" after the request was already answered or refused.
             return self._start(ctx, load_flows()[state.last_flow or ""])
@@ -194,7 +196,9 @@ class DialogueManager:
     def _switches_task(ctx: FlowContext, active: FlowSpec) -> bool:
         """A confident request for another task replaces the active one."""
         target = spec_for_intent(ctx.intent)
-        if matches(lexicon().correction, ctx.text) and ctx.nlu.first("order_number") is not None:
+        if matches(lexicon().correction, ctx.text) and (
+            ctx.nlu.first("order_number") is not None or _DIGITS.search(ctx.text)
+        ):
             return False  # "no, I meant order 10024" corrects the active request
         return (
             target.kind == "task"
@@ -244,7 +248,10 @@ class DialogueManager:
             number = None
             if entity is not None:
                 number = normalise_order_number(str(entity.value or entity.text))
-            elif asked == "collect:order_number" and not ctx.claim.given:
+            elif not ctx.claim.given and (
+                asked == "collect:order_number" or matches(lexicon().correction, text)
+            ):
+                # A bare number when we asked for one, or in "no, I meant 10008".
                 m = _DIGITS.search(text)
                 number = m.group(1) if m else None
             if number and number != slots.get("order_number"):
