@@ -14,7 +14,7 @@ import pytest
 import sqlite_utils
 from typer.testing import CliRunner
 
-from shopassist.kb import demo
+from shopassist.kb import demo, search_index
 from shopassist.kb.db import get_meta, open_db
 from shopassist.kb.demo import DemoCatalogError, catalog_dir, load_demo
 
@@ -441,16 +441,24 @@ def test_loading_builds_the_search_index(demo_db: sqlite_utils.Database) -> None
     )
 
 
+@pytest.mark.parametrize(
+    ("module", "step"),
+    [(demo, "_insert_orders"), (demo, "set_meta"), (search_index, "rebuild_faq_index")],
+    ids=["orders", "meta", "search-index"],
+)
 def test_a_failing_load_leaves_the_database_empty(
-    db: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch
+    db: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch, module: object, step: str
 ) -> None:
     def broken(*args: object, **kwargs: object) -> int:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(demo, "_insert_orders", broken)
+    monkeypatch.setattr(module, step, broken)
     with pytest.raises(RuntimeError, match="disk on fire"):
         load_demo(db)
-    for table in ("categories", "products", "variants", "faqs", "policies", "customers", "orders"):
+    for table in (
+        "categories", "products", "variants", "faqs", "policies", "customers", "orders",
+        "shipments", "tracking_events", "returns", "products_fts",
+    ):  # fmt: skip
         assert scalar(db, f"select count(*) from {table}") == 0, table
     assert get_meta(db, "demo_catalog") is None
     monkeypatch.undo()

@@ -9,7 +9,6 @@ their variants by SKU. Everything it inserts is marked ``source = 'demo'`` and t
 
 from __future__ import annotations
 
-import importlib
 import json
 import sqlite3
 import tomllib
@@ -21,6 +20,7 @@ from typing import Any
 import sqlite_utils
 
 import shopassist
+from shopassist.kb import search_index
 from shopassist.kb.db import set_meta
 
 DEMO_META_KEY = "demo_catalog"
@@ -399,15 +399,6 @@ def _insert_orders(
     return len(order_rows)
 
 
-def _rebuild_search_indexes(db: sqlite_utils.Database) -> None:
-    try:
-        search_index = importlib.import_module("shopassist.kb.search_index")
-    except ImportError:
-        return
-    search_index.rebuild_product_index(db)
-    search_index.rebuild_faq_index(db)
-
-
 def load_demo(db: sqlite_utils.Database, root: Path | None = None) -> dict[str, int]:
     """Fill an empty, migrated database with the demo shop; all of it or nothing.
 
@@ -441,7 +432,9 @@ def load_demo(db: sqlite_utils.Database, root: Path | None = None) -> dict[str, 
             n_customers = _insert_customers(db, customers)
             n_orders = _insert_orders(db, orders, sku_ids, tracking_urls)
             set_meta(db, DEMO_META_KEY, "1")
-            _rebuild_search_indexes(db)
+            # The indexers join our open transaction, so a failed index rolls back the rows too.
+            search_index.rebuild_product_index(db)
+            search_index.rebuild_faq_index(db)
     except sqlite3.IntegrityError as exc:
         raise DemoCatalogError(f"demo catalog is inconsistent: {exc}") from exc
     return {
