@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shopassist.cli import (  # noqa: F401  (imported to register their commands)
     dialogue_commands,
+    eval_commands,
     kb_commands,
     nlu_commands,
     search_commands,

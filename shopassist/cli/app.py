@@ -74,8 +74,14 @@ def open_kb(settings: Settings) -> sqlite_utils.Database:
     except DatabaseError as exc:
         fail(str(exc))
     if first_use and settings.uses_default_db:
-        from shopassist.kb.demo import load_demo
+        from shopassist.kb.demo import DemoCatalogError, load_demo
 
         err_console.print(f"[dim]First run: creating {path} with the demo catalog…[/]")
-        load_demo(db)
+        try:
+            load_demo(db)
+        except DemoCatalogError as exc:
+            db.conn.close()
+            for suffix in ("", "-wal", "-shm"):
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
+            fail(f"cannot load the demo catalog: {exc}")
     return db

@@ -1,0 +1,1 @@
+"""Commands: eval dialogues (filled in by its owner)."""
