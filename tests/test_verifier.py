@@ -339,3 +339,25 @@ def test_split_sentences_keeps_decimals_together() -> None:
         "好的。",
         "谢谢",
     ]
+
+
+def test_reply_must_keep_the_drafts_content() -> None:
+    plan = ReplyPlan(
+        intent="recover_password",
+        language="en",
+        template_reply="You can reset your password from the sign-in page by choosing 'Forgot password'.",
+    )
+    ok = verify_reply("Just reset the password on the sign-in page via 'Forgot password'.", plan)
+    assert ok.ok, ok.reasons
+    drift = verify_reply("Thank you for your patience. We are glad you like it.", plan)
+    assert "draft_overlap" in drift.failed_rules
+    echo = verify_reply("Customer: I forgot my password.", plan)
+    assert "prompt_artifacts" in echo.failed_rules
+
+
+def test_chinese_reply_must_keep_the_drafts_content() -> None:
+    plan = ReplyPlan(
+        intent="delivery_period", language="zh", template_reply="标准配送需要三到五个工作日。"
+    )
+    assert verify_reply("标准配送一般需要三到五个工作日哦。", plan).ok
+    assert "draft_overlap" in verify_reply("感谢您的耐心等待，祝您生活愉快。", plan).failed_rules

@@ -48,6 +48,12 @@ RULE_PROMISES = "promises"
 RULE_LANGUAGE = "language"
 RULE_LENGTH = "length"
 RULE_REPETITION = "repetition"
+RULE_DRAFT = "draft_overlap"
+
+# Share of the template's content words (Chinese: character pairs) a rephrase must keep.
+# Without it a reply with no fact-shaped tokens ("Customer: I forgot my password.") would
+# pass every other rule while saying something else entirely.
+MIN_DRAFT_OVERLAP = 0.3
 
 
 class VerificationReport(BaseModel):
@@ -581,6 +587,19 @@ class Verifier:
         ok = share <= 0.2
         return ok, "" if ok else f"expected English, got {share:.0%} Chinese"
 
+    def _draft_overlap(self, folded: str) -> tuple[bool, str]:
+        units = _content_units(_fold(self.plan.template_reply))
+        if len(units) < 3:
+            return True, ""
+        present = _content_units(folded)
+        share = len(units & present) / len(units)
+        if share >= MIN_DRAFT_OVERLAP:
+            return True, ""
+        return (
+            False,
+            f"keeps only {share:.0%} of the draft's content (minimum {MIN_DRAFT_OVERLAP:.0%})",
+        )
+
     def _required(self, text: str, claims: list[Claim]) -> tuple[bool, str]:
         reply_support = _Support(texts=[text], folded=_fold(text))
         reply_support.add_claims(claims)
@@ -632,6 +651,7 @@ class Verifier:
             (RULE_PROMISES, self._promises(folded)),
             (RULE_LANGUAGE, self._language(text, lenient=False) if stripped else (True, "")),
             (RULE_REPETITION, _repetition(sentences)),
+            (RULE_DRAFT, self._draft_overlap(folded)),
         ]
         return _report(results)
 
@@ -655,6 +675,24 @@ def _states(value: str, reply: _Support) -> bool:
         # A long text fact (a policy sentence): most of its content words must be there.
         return sum(w in reply.folded for w in words) / len(words) >= 0.6
     return fuzz.partial_ratio(folded, reply.folded) >= 90
+
+
+_STOPWORDS = frozenset(
+    "the and for you your are was were has have had with this that these those our from "
+    "will would can could shall should may might not any all its it's i'm i'll we'll you're "
+    "what when where which who how there here than then them they their been being into "
+    "about just also very please".split()
+)
+
+
+def _content_units(folded: str) -> set[str]:
+    """Content words cut to 5 letters ("shipped"/"shipping" meet), plus CJK bigrams."""
+    units = {
+        w[:5] for w in re.findall(r"[a-z][a-z']+", folded) if len(w) >= 3 and w not in _STOPWORDS
+    }
+    for run in re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff]+", folded):
+        units.update(run[i : i + 2] for i in range(len(run) - 1))
+    return units
 
 
 def _repetition(sentences: list[str]) -> tuple[bool, str]:
