@@ -677,18 +677,15 @@ def _states(value: str, reply: _Support) -> bool:
     return fuzz.partial_ratio(folded, reply.folded) >= 90
 
 
-_STOPWORDS = frozenset(
-    "the and for you your are was were has have had with this that these those our from "
-    "will would can could shall should may might not any all its it's i'm i'll we'll you're "
-    "what when where which who how there here than then them they their been being into "
-    "about just also very please".split()
-)
+@cache
+def _stopwords() -> frozenset[str]:
+    return frozenset(_data("common_words.toml")["stopwords"])
 
 
 def _content_units(folded: str) -> set[str]:
     """Content words cut to 5 letters ("shipped"/"shipping" meet), plus CJK bigrams."""
     units = {
-        w[:5] for w in re.findall(r"[a-z][a-z']+", folded) if len(w) >= 3 and w not in _STOPWORDS
+        w[:5] for w in re.findall(r"[a-z][a-z']+", folded) if len(w) >= 3 and w not in _stopwords()
     }
     for run in re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff]+", folded):
         units.update(run[i : i + 2] for i in range(len(run) - 1))
