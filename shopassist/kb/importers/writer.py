@@ -127,12 +127,16 @@ class CatalogWriter:
                 list({g.handle for g in groups}),
             )
         )
-        self._write_tags(product_groups, product_ids)
+        self._write_tags(product_groups, product_ids, existing)
         self._write_variants(groups, product_ids, sku_owner)
 
-    def _write_tags(self, groups: list[ProductGroup], product_ids: dict[str, int]) -> None:
-        ids = [(product_ids[g.handle],) for g in groups]
-        self.conn.executemany("delete from product_tags where product_id = ?", ids)
+    def _write_tags(
+        self, groups: list[ProductGroup], product_ids: dict[str, int], existing: set[str]
+    ) -> None:
+        # An updated product's tags are replaced by the file's; new products have none yet.
+        stale = [(product_ids[g.handle],) for g in groups if g.handle in existing]
+        if stale:
+            self.conn.executemany("delete from product_tags where product_id = ?", stale)
         links = []
         for group in groups:
             assert group.product is not None
