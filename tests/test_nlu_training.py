@@ -87,7 +87,10 @@ def test_add_training_example_validates_and_appends() -> None:
     assert path.read_text(encoding="utf-8").count("\n") == 1
     zh = add_training_example("我那个蓝色包裹到底寄到哪儿去了呀", "track_order")
     assert zh.parent.name == "zh"
-    assert any(ex.source == "user" and ex.text == "我那个蓝色包裹到底寄到哪儿去了呀" for ex in load_examples())
+    assert any(
+        ex.source == "user" and ex.text == "我那个蓝色包裹到底寄到哪儿去了呀"
+        for ex in load_examples()
+    )
     with pytest.raises(TrainingDataError, match="unknown intent 'track_ordr'"):
         add_training_example("hello", "track_ordr")
     with pytest.raises(TrainingDataError, match="empty"):

@@ -64,6 +64,19 @@ _EN = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
+_EN_NUMERIC = re.compile(
+    r"""
+    (?P<iso>\b(?P<iso_y>\d{4})-(?P<iso_m>\d{1,2})-(?P<iso_d>\d{1,2})\b)
+    |(?P<slash>(?<![\d/])(?P<sl_m>\d{1,2})/(?P<sl_d>\d{1,2})(?:/(?P<sl_y>\d{2}|\d{4}))?(?![\d/]))
+    """,
+    re.VERBOSE,
+)
+_EN_GROUPS: dict[str, Any] = dict.fromkeys(_EN.groupindex)
+# Words without which no English date expression can match (a cheap gate for the big regex).
+_EN_TRIGGERS = frozenset(["today", "tonight", "yesterday", "tomorrow", "ago", "week", "weekend",
+                          "month", "year", *_MONTHS, *_WEEKDAYS])  # fmt: skip
+_WORDS = re.compile(r"[a-z]+")
+_ZH_TRIGGER = re.compile(r"[天日周月年星礼号前]")
 _ZH = re.compile(
     rf"""
     (?P<zsimple>大前天|前天|昨天|昨日|今天|今日|明天|后天)
@@ -152,7 +165,7 @@ def _weekday(today: dt.date, target: int, direction: str) -> dt.date:
 
 
 def _resolve_en(m: re.Match[str], today: dt.date) -> tuple[Any, str] | None:
-    g = m.groupdict()
+    g: dict[str, Any] = {**_EN_GROUPS, **m.groupdict()}
     if g["dby"]:
         return _iso(today - dt.timedelta(days=2)), "day"
     if g["dat"]:
@@ -246,13 +259,28 @@ def _resolve_zh(m: re.Match[str], today: dt.date) -> tuple[Any, str] | None:
     return None
 
 
-def find_dates(text: str, today: dt.date) -> Iterator[tuple[int, int, Any, str]]:
-    """(start, end, value, granularity) for every date expression in ``text``."""
-    for m in _EN.finditer(text):
-        resolved = _resolve_en(m, today)
-        if resolved is not None:
-            yield m.start(), m.end(), resolved[0], resolved[1]
-    if any("\u4e00" <= ch <= "\u9fff" for ch in text):
+def find_dates(
+    text: str, today: dt.date, words: set[str] | None = None
+) -> Iterator[tuple[int, int, Any, str]]:
+    """(start, end, value, granularity) for every date expression in ``text``.
+
+    ``words`` (the message's lower-case Latin words) may be passed in when the caller
+    already has them.
+    """
+    if words is None:
+        words = set(_WORDS.findall(text.lower()))
+    if not words.isdisjoint(_EN_TRIGGERS):
+        english: re.Pattern[str] | None = _EN
+    elif "/" in text or "-" in text:
+        english = _EN_NUMERIC
+    else:
+        english = None
+    if english is not None:
+        for m in english.finditer(text):
+            resolved = _resolve_en(m, today)
+            if resolved is not None:
+                yield m.start(), m.end(), resolved[0], resolved[1]
+    if _ZH_TRIGGER.search(text):
         for m in _ZH.finditer(text):
             resolved = _resolve_zh(m, today)
             if resolved is not None:

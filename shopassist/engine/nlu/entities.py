@@ -34,6 +34,7 @@ class Candidate:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_entity(self, text: str) -> Entity:
+        # Plain construction: pydantic-core validation is faster than model_construct.
         return Entity(
             type=self.type,
             value=self.value,
@@ -280,34 +281,100 @@ def _quantity_candidates(text: str) -> list[Candidate]:
 # --- dates --------------------------------------------------------------------------
 
 
-def _date_candidates(text: str, today: dt.date) -> list[Candidate]:
+def _date_candidates(text: str, today: dt.date, words: set[str] | None = None) -> list[Candidate]:
     return [
         Candidate("date", value, start, end, 0.9, {"granularity": granularity})
-        for start, end, value, granularity in find_dates(text, today)
+        for start, end, value, granularity in find_dates(text, today, words)
     ]
 
 
 # --- colours and sizes ----------------------------------------------------------------
 
 
+_OPT_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+def _alias_key(alias: str) -> str:
+    return " ".join(t.lower() for t in _OPT_TOKEN.findall(alias))
+
+
+def _is_cjk(text: str) -> bool:
+    return bool(_CJK_RUN.fullmatch(text))
+
+
 @dataclass
 class OptionVocabulary:
-    """Colour and size names: the catalog's own values plus customers' synonyms."""
+    """Colour and size names: the catalog's own values plus customers' synonyms.
+
+    Matching walks the message's tokens with a prefix set (multi-word names like "heather
+    grey" or "US 9 / EU 42") and scans Chinese runs for Chinese names, so the cost does
+    not grow with the number of names.
+    """
 
     colours: dict[str, str]  # alias (lower) -> canonical
     sizes: dict[str, str]
     families: dict[str, str]
     ambiguous: frozenset[str]
     catalog_sizes: list[str]
-    pattern: re.Pattern[str] | None = None
+    latin: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (type, canonical)
+    prefixes: set[str] = field(default_factory=set)
+    cjk: dict[str, tuple[str, str]] = field(default_factory=dict)
+    cjk_max: int = 1
 
     def compile(self) -> None:
-        aliases = sorted(set(self.colours) | set(self.sizes), key=len, reverse=True)
-        if not aliases:
-            self.pattern = None
-            return
-        body = "|".join(re.escape(a) for a in aliases)
-        self.pattern = re.compile(rf"(?<![A-Za-z0-9])(?:{body})(?![A-Za-z0-9])", re.IGNORECASE)
+        self.latin.clear()
+        self.prefixes.clear()
+        self.cjk.clear()
+        for etype, table in (("size", self.sizes), ("colour", self.colours)):
+            for alias, canonical in table.items():
+                if _is_cjk(alias):
+                    self.cjk[alias] = (etype, canonical)
+                    continue
+                if _CJK_RUN.search(alias):
+                    continue  # mixed names ("XL码") are left to the size patterns
+                key = _alias_key(alias)
+                if not key:
+                    continue
+                self.latin[key] = (etype, canonical)
+                parts = key.split()
+                for n in range(1, len(parts) + 1):
+                    self.prefixes.add(" ".join(parts[:n]))
+        self.cjk_max = max((len(a) for a in self.cjk), default=1)
+
+    def find(self, text: str) -> list[tuple[int, int, str, str, str]]:
+        """(start, end, type, canonical, alias) for every colour or size name."""
+        out = []
+        spans = [(m.start(), m.end(), m.group().lower()) for m in _OPT_TOKEN.finditer(text)]
+        for i in range(len(spans)):
+            key = ""
+            best = None
+            for j in range(i, len(spans)):
+                key = spans[j][2] if j == i else key + " " + spans[j][2]
+                if key not in self.prefixes:
+                    break
+                hit = self.latin.get(key)
+                if hit is not None:
+                    best = (j, hit, key)
+            if best is not None:
+                j, (etype, canonical), key = best
+                out.append((spans[i][0], spans[j][1], etype, canonical, key))
+        if self.cjk:
+            for m in _CJK_RUN.finditer(text):
+                run, base = m.group(), m.start()
+                pos = 0
+                while pos < len(run):
+                    for n in range(min(self.cjk_max, len(run) - pos), 0, -1):
+                        piece = run[pos : pos + n]
+                        hit = self.cjk.get(piece)
+                        # A lone character ("金", "白") is only a colour as "金的"/"白色".
+                        if hit is not None and (n > 1 or run[pos + 1 : pos + 2] in ("的", "色")):
+                            out.append((base + pos, base + pos + n, hit[0], hit[1], piece))
+                            pos += n
+                            break
+                    else:
+                        pos += 1
+        return out
 
 
 @lru_cache(maxsize=1)
@@ -343,7 +410,7 @@ def build_option_vocabulary(
         colours=colours,
         sizes=sizes,
         families=dict(data.get("colour_family", {})),
-        ambiguous=frozenset(a.lower() for a in data.get("ambiguous", {}).get("aliases", [])),
+        ambiguous=frozenset(_alias_key(a) for a in data.get("ambiguous", {}).get("aliases", [])),
         catalog_sizes=size_list,
     )
     vocab.compile()
@@ -371,28 +438,110 @@ def _size_value(raw: str, vocab: OptionVocabulary) -> tuple[str, dict[str, Any]]
     return raw, ({"catalog_values": matches} if matches else {})
 
 
-def _option_candidates(text: str, vocab: OptionVocabulary) -> list[Candidate]:
+def _option_candidates(text: str, vocab: OptionVocabulary, has_digit: bool) -> list[Candidate]:
     out = []
-    if vocab.pattern is not None:
-        for m in vocab.pattern.finditer(text):
-            alias = m.group().lower()
-            if alias in vocab.colours:
-                canonical = vocab.colours[alias]
-                meta = {"family": vocab.families.get(canonical, canonical)}
-                conf = 0.55 if alias in vocab.ambiguous else 0.92
-                out.append(Candidate("colour", canonical, *m.span(), confidence=conf, meta=meta))
-            elif alias in vocab.sizes:
-                conf = 0.55 if alias in vocab.ambiguous else 0.9
-                out.append(Candidate("size", vocab.sizes[alias], *m.span(), confidence=conf))
-    for pattern, conf in ((_SIZE_CONTEXT, 0.93), (_SIZE_SUFFIX, 0.93), (_SIZE_CAPITAL, 0.55)):
+    for start, end, etype, canonical, alias in vocab.find(text):
+        if etype == "colour":
+            meta = {"family": vocab.families.get(canonical, canonical)}
+            conf = 0.55 if alias in vocab.ambiguous else 0.92
+            out.append(Candidate("colour", canonical, start, end, confidence=conf, meta=meta))
+        else:
+            conf = 0.55 if alias in vocab.ambiguous else 0.9
+            out.append(Candidate("size", canonical, start, end, confidence=conf))
+    patterns: list[tuple[re.Pattern[str], float]] = [(_SIZE_CAPITAL, 0.55)]
+    if has_digit or _SIZE_HINT.search(text):
+        patterns += [(_SIZE_CONTEXT, 0.93), (_SIZE_SUFFIX, 0.93)]
+    for pattern, conf in patterns:
         for m in pattern.finditer(text):
             value, meta = _size_value(m.group("v"), vocab)
-            start = (
-                m.start("v") if pattern is _SIZE_CONTEXT or pattern is _SIZE_CAPITAL else m.start()
-            )
-            end = m.end("v") if pattern is _SIZE_CONTEXT or pattern is _SIZE_CAPITAL else m.end()
+            whole = pattern is _SIZE_SUFFIX
+            start, end = (m.start(), m.end()) if whole else (m.start("v"), m.end("v"))
             out.append(Candidate("size", value, start, end, confidence=conf, meta=meta))
     return out
+
+
+_SIZE_HINT = re.compile(r"size|尺码|码|号|\bin\s", re.IGNORECASE)
+_NUMBER_WORDS = frozenset(
+    [
+        "a",
+        "couple",
+        "pair",
+        "dozen",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "fifteen",
+        "twenty",
+        "single",
+        "double",
+    ]
+)
+_DATE_WORDS = frozenset(
+    [
+        "today",
+        "tonight",
+        "yesterday",
+        "tomorrow",
+        "ago",
+        "week",
+        "weekend",
+        "month",
+        "year",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "mon",
+        "tue",
+        "tues",
+        "wed",
+        "thu",
+        "thur",
+        "thurs",
+        "fri",
+        "sat",
+        "sun",
+        "jan",
+        "january",
+        "feb",
+        "february",
+        "mar",
+        "march",
+        "apr",
+        "april",
+        "may",
+        "jun",
+        "june",
+        "jul",
+        "july",
+        "aug",
+        "august",
+        "sep",
+        "sept",
+        "september",
+        "oct",
+        "october",
+        "nov",
+        "november",
+        "dec",
+        "december",
+    ]
+)
+_WORDS = re.compile(r"[a-z]+")
+_HAS_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HAS_DIGIT = re.compile(r"\d")
 
 
 class EntityExtractor:
@@ -402,21 +551,27 @@ class EntityExtractor:
         self.options = options or build_option_vocabulary()
 
     def candidates(self, text: str, today: dt.date) -> list[Candidate]:
+        # Cheap gates first: most messages have no digits, no dates and no numbers, and
+        # the big patterns are only run where they can match.
         text = text[:MAX_ENTITY_CHARS]
         found: list[Candidate] = []
-        has_digit = any(ch.isdigit() for ch in text)
+        has_digit = _HAS_DIGIT.search(text) is not None
+        has_cjk = _HAS_CJK.search(text) is not None
+        words = set(_WORDS.findall(text.lower()))
         if has_digit:
             found += _order_candidates(text)
             found += _invoice_candidates(text)
             found += _phone_candidates(text)
             found += _money_candidates(text)
-        else:
-            found += _invoice_candidates(text) if "INV" in text.upper() else []
-        if "@" in text:
+            if "@" in text:
+                found += _email_candidates(text)
+        elif "@" in text:
             found += _email_candidates(text)
-        found += _quantity_candidates(text)
-        found += _date_candidates(text, today)
-        found += _option_candidates(text, self.options)
+        if has_digit or has_cjk or not words.isdisjoint(_NUMBER_WORDS):
+            found += _quantity_candidates(text)
+        if has_digit or has_cjk or not words.isdisjoint(_DATE_WORDS):
+            found += _date_candidates(text, today, words)
+        found += _option_candidates(text, self.options, has_digit)
         return found
 
     def extract(self, text: str, today: dt.date | None = None) -> list[Entity]:

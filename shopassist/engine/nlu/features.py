@@ -5,8 +5,15 @@ typos ("cancdling" still shares most trigrams with "cancelling"). Hashing uses C
 stable hash: Python's ``hash()`` is salted per process and would make every model
 unreproducible.
 
-Rows are represented as a small CSR triple (``indptr``, ``indices``, ``data``) built with
-numpy, so training needs no scipy.
+Speed comes from *chunks*: the normalised message is split on spaces and punctuation,
+and everything except the word bigrams that straddle two chunks is computed inside one
+chunk (its word tokens, its inner bigrams, the character n-grams of `` chunk ``). Chunks
+repeat endlessly across messages ("my", "order", "where"), so their hashed features and
+model columns are cached, and a message costs a handful of dict lookups plus a few small
+numpy operations.
+
+Rows are a small CSR triple (``indptr``, ``indices``, ``data``) built with numpy, so
+training needs no scipy.
 """
 
 from __future__ import annotations
@@ -20,14 +27,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 # Only this much of a message feeds the classifier; a 100k-character paste must not stall
 # a turn, and the first few hundred characters carry the intent anyway.
 MAX_FEATURE_CHARS = 600
+_CACHE_LIMIT = 200_000
 
-_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CHUNK = re.compile(r"[^\W_]+")
+_CHUNK_TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
 _DIGITS = re.compile(r"\d+")
-_NON_TEXT = re.compile(r"[^\w\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_APOSTROPHE = re.compile(r"['’]")
 
 
 @dataclass(frozen=True)
@@ -50,46 +60,81 @@ class FeatureConfig:
 
 
 def normalise_for_features(text: str) -> str:
-    """Width-fold, lower-case and mask digits ("order 10023" ≈ "order 77"), bounded length."""
+    """Width-fold, lower-case, drop apostrophes and mask digits ("order 10023" ≈ "order 77")."""
     text = unicodedata.normalize("NFKC", text[: MAX_FEATURE_CHARS * 2])[:MAX_FEATURE_CHARS]
-    text = _DIGITS.sub("0", text.lower())
-    return text
+    return _DIGITS.sub("0", _APOSTROPHE.sub("", text.lower()))
 
 
-def tokens(normalised: str) -> list[str]:
-    return _TOKEN.findall(normalised)
+def chunks(text: str) -> list[str]:
+    return _CHUNK.findall(normalise_for_features(text))
 
 
-def extract_grams(text: str, config: FeatureConfig) -> tuple[list[str], list[str]]:
-    """(word n-grams, char n-grams) of one message, each with duplicates kept for tf."""
-    norm = normalise_for_features(text)
-    toks = tokens(norm)
-    lo, hi = config.word_ngrams
-    words: list[str] = []
-    for n in range(lo, hi + 1):
-        if n == 1:
-            words.extend(toks)
-        else:
-            words.extend(" ".join(toks[i : i + n]) for i in range(len(toks) - n + 1))
-    squashed = " " + _NON_TEXT.sub(" ", norm).strip() + " "
-    clo, chi = config.char_ngrams
-    chars: list[str] = []
-    length = len(squashed)
-    for n in range(clo, chi + 1):
-        chars.extend(squashed[i : i + n] for i in range(length - n + 1))
-    # A lone space gram carries nothing.
-    return words, [g for g in chars if g.strip()]
+@dataclass(frozen=True)
+class ChunkGrams:
+    """Hashed features of one chunk, independent of any fitted vocabulary."""
+
+    word: tuple[int, ...]  # unigrams and inner bigrams
+    char: tuple[int, ...]
+    unigrams: tuple[int, ...]
+    first: str
+    last: str
 
 
-def hashed_grams(text: str, config: FeatureConfig) -> tuple[list[int], list[int], list[int]]:
-    """(word-gram hashes, char-gram hashes, word-unigram hashes) of one message."""
-    words, chars = extract_grams(text, config)
-    mask = (1 << config.n_bits) - 1
-    crc = zlib.crc32
-    word_hashes = [crc(b"w\x00" + g.encode("utf-8")) & mask for g in words]
-    char_hashes = [crc(b"c\x00" + g.encode("utf-8")) & mask for g in chars]
-    unigrams = [h for h, w in zip(word_hashes, words, strict=True) if " " not in w]
-    return word_hashes, char_hashes, unigrams
+class GramHasher:
+    """Hashes chunks (cached) and the bigrams between neighbouring chunks."""
+
+    def __init__(self, config: FeatureConfig) -> None:
+        self.config = config
+        self.mask = (1 << config.n_bits) - 1
+        self._cache: dict[str, ChunkGrams] = {}
+
+    def _word_hash(self, gram: str) -> int:
+        return zlib.crc32(b"w\x00" + gram.encode("utf-8")) & self.mask
+
+    def chunk(self, chunk: str) -> ChunkGrams:
+        cached = self._cache.get(chunk)
+        if cached is not None:
+            return cached
+        crc, mask = zlib.crc32, self.mask
+        toks = _CHUNK_TOKEN.findall(chunk) or [chunk]
+        lo, hi = self.config.word_ngrams
+        unigrams = tuple(crc(b"w\x00" + t.encode("utf-8")) & mask for t in toks)
+        word: list[int] = list(unigrams) if lo <= 1 else []
+        for n in range(max(2, lo), hi + 1):
+            word.extend(
+                crc(b"w\x00" + " ".join(toks[i : i + n]).encode("utf-8")) & mask
+                for i in range(len(toks) - n + 1)
+            )
+        padded = f" {chunk} "
+        clo, chi = self.config.char_ngrams
+        char = [
+            crc(b"c\x00" + padded[i : i + n].encode("utf-8")) & mask
+            for n in range(clo, chi + 1)
+            for i in range(len(padded) - n + 1)
+        ]
+        grams = ChunkGrams(tuple(word), tuple(char), unigrams, toks[0], toks[-1])
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[chunk] = grams
+        return grams
+
+    def message(self, text: str) -> tuple[list[ChunkGrams], list[int]]:
+        """(per-chunk grams, hashes of the word bigrams across chunk boundaries)."""
+        parts = [self.chunk(c) for c in chunks(text)]
+        bridges: list[int] = []
+        if self.config.word_ngrams[1] >= 2:
+            bridges = [
+                self._word_hash(f"{a.last} {b.first}")
+                for a, b in zip(parts, parts[1:], strict=False)
+            ]
+        return parts, bridges
+
+
+@dataclass(frozen=True)
+class _ChunkColumns:
+    cols: np.ndarray  # known columns of this chunk's features (duplicates kept)
+    n_unigrams: int
+    n_known: int
 
 
 class Vectoriser:
@@ -103,18 +148,19 @@ class Vectoriser:
         self,
         config: FeatureConfig,
         buckets: np.ndarray,
-        idf: np.ndarray,
+        col_weight: np.ndarray,
         word_buckets: np.ndarray | None = None,
     ) -> None:
         self.config = config
         self.buckets = buckets.astype(np.int64)  # sorted hash buckets, one per column
-        self.idf = idf.astype(np.float32)
-        self.mask = (1 << config.n_bits) - 1
+        self.col_weight = col_weight.astype(np.float32)  # idf × (word weight for word grams)
         self._lookup: dict[int, int] = {int(b): i for i, b in enumerate(self.buckets.tolist())}
         # Hash buckets of whole words seen in training, for the coverage signal.
-        self.word_buckets: set[int] = set(
+        self.word_buckets: frozenset[int] = frozenset(
             (word_buckets if word_buckets is not None else np.zeros(0, np.int64)).tolist()
         )
+        self.hasher = GramHasher(config)
+        self._columns: dict[str, _ChunkColumns] = {}
 
     @property
     def n_columns(self) -> int:
@@ -122,78 +168,89 @@ class Vectoriser:
 
     @classmethod
     def fit(
-        cls,
-        texts: list[str],
-        config: FeatureConfig,
-        hashed: list[tuple[list[int], list[int], list[int]]] | None = None,
+        cls, texts: list[str], config: FeatureConfig, hasher: GramHasher | None = None
     ) -> Vectoriser:
+        hasher = hasher or GramHasher(config)
         df: Counter[int] = Counter()
-        word_set: set[int] = set()
-        for i, text in enumerate(texts):
-            wh, ch, uni = hashed[i] if hashed is not None else hashed_grams(text, config)
-            keys = set(wh)
-            keys.update(ch)
+        word_keys: set[int] = set()
+        unigram_set: set[int] = set()
+        for text in texts:
+            parts, bridges = hasher.message(text)
+            keys: set[int] = set(bridges)
+            for part in parts:
+                keys.update(part.word)
+                keys.update(part.char)
+                word_keys.update(part.word)
+                unigram_set.update(part.unigrams)
+            word_keys.update(bridges)
             df.update(keys)
-            word_set.update(uni)
         buckets = np.array(sorted(df), dtype=np.int64)
         n = len(texts)
-        idf = np.array(
-            [math.log((1 + n) / (1 + df[int(b)])) + 1.0 for b in buckets.tolist()],
-            dtype=np.float32,
+        weights = [
+            (math.log((1 + n) / (1 + df[b])) + 1.0)
+            * (config.word_weight if b in word_keys else 1.0)
+            for b in buckets.tolist()
+        ]
+        return cls(
+            config,
+            buckets,
+            np.array(weights, dtype=np.float32),
+            np.array(sorted(unigram_set), dtype=np.int64),
         )
-        return cls(config, buckets, idf, np.array(sorted(word_set), dtype=np.int64))
+
+    def _chunk_columns(self, chunk: str) -> _ChunkColumns:
+        cached = self._columns.get(chunk)
+        if cached is not None:
+            return cached
+        grams = self.hasher.chunk(chunk)
+        lookup = self._lookup
+        cols = [lookup[h] for h in grams.word + grams.char if h in lookup]
+        known = sum(1 for h in grams.unigrams if h in self.word_buckets)
+        value = _ChunkColumns(np.array(cols, dtype=np.int64), len(grams.unigrams), known)
+        if len(self._columns) >= _CACHE_LIMIT:
+            self._columns.clear()
+        self._columns[chunk] = value
+        return value
 
     def row(self, text: str) -> tuple[np.ndarray, np.ndarray, float]:
         """(column indices, weights, word coverage in [0, 1]) for one message."""
-        return self.row_from_hashes(*hashed_grams(text, self.config))
-
-    def row_from_hashes(
-        self, wh: list[int], ch: list[int], unigrams: list[int]
-    ) -> tuple[np.ndarray, np.ndarray, float]:
-        lookup = self._lookup
-        counts: dict[int, float] = {}
-        ww = self.config.word_weight
-        for h in wh:
-            col = lookup.get(h)
-            if col is not None:
-                counts[col] = counts.get(col, 0.0) + ww
-        for h in ch:
-            col = lookup.get(h)
-            if col is not None:
-                counts[col] = counts.get(col, 0.0) + 1.0
-        if unigrams:
-            known = sum(1 for h in unigrams if h in self.word_buckets)
-            coverage = known / len(unigrams)
-        else:
-            coverage = 1.0 if not ch else 0.0
-        if not counts:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32), coverage
-        cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-        tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+        parts = chunks(text)
+        if not parts:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32), 0.0
+        columns = [self._chunk_columns(c) for c in parts]
+        arrays = [c.cols for c in columns]
+        if len(parts) > 1 and self.config.word_ngrams[1] >= 2:
+            hasher, lookup = self.hasher, self._lookup
+            grams = [hasher.chunk(c) for c in parts]
+            bridge_cols = []
+            for a, b in zip(grams, grams[1:], strict=False):
+                col = lookup.get(hasher._word_hash(f"{a.last} {b.first}"))
+                if col is not None:
+                    bridge_cols.append(col)
+            if bridge_cols:
+                arrays.append(np.array(bridge_cols, dtype=np.int64))
+        n_unigrams = sum(c.n_unigrams for c in columns)
+        coverage = sum(c.n_known for c in columns) / n_unigrams if n_unigrams else 0.0
+        all_cols = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
+        if all_cols.size == 0:
+            return all_cols, np.zeros(0, np.float32), coverage
+        cols, tf = np.unique(all_cols, return_counts=True)
         # Sublinear tf keeps a repeated word from dominating ("refund refund refund").
-        weights = (1.0 + np.log(tf)) * self.idf[cols]
+        weights = (1.0 + np.log(tf.astype(np.float32))) * self.col_weight[cols]
         norm = float(np.sqrt(np.dot(weights, weights)))
         if norm > 0:
             weights /= norm
-        return cols, weights.astype(np.float32), coverage
+        return cols, weights, coverage
 
-    def transform(
-        self,
-        texts: list[str],
-        hashed: list[tuple[list[int], list[int], list[int]]] | None = None,
-    ) -> tuple[CSR, np.ndarray]:
+    def transform(self, texts: list[str]) -> tuple[CSR, np.ndarray]:
         indptr = [0]
         all_cols: list[np.ndarray] = []
         all_vals: list[np.ndarray] = []
         coverage = np.zeros(len(texts), dtype=np.float32)
         for i, text in enumerate(texts):
-            if hashed is not None:
-                cols, vals, cov = self.row_from_hashes(*hashed[i])
-            else:
-                cols, vals, cov = self.row(text)
-            order = np.argsort(cols, kind="stable")
-            all_cols.append(cols[order])
-            all_vals.append(vals[order])
+            cols, vals, cov = self.row(text)  # np.unique: columns come sorted
+            all_cols.append(cols)
+            all_vals.append(vals.astype(np.float32))
             indptr.append(indptr[-1] + len(cols))
             coverage[i] = cov
         indices = np.concatenate(all_cols) if all_cols else np.zeros(0, np.int64)
@@ -224,7 +281,7 @@ class CSR:
         indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         if lengths.sum() == 0:
             return CSR(indptr, np.zeros(0, np.int64), np.zeros(0, np.float32), self.n_cols)
-        pos = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
+        pos = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])
         return CSR(indptr, self.indices[pos], self.data[pos], self.n_cols)
 
     def dot(self, weights: np.ndarray) -> np.ndarray:

@@ -86,6 +86,8 @@ class Gazetteer:
         for sku in skus:
             if sku.sku:
                 self._add_phrase(sku.sku, _Entry("sku", sku.product_id, sku.sku, sku.variant_id))
+        for bucket in self._zh.values():
+            bucket.sort(key=lambda item: -len(item[0]))  # longest Chinese title first
         self.vocabulary = sorted(self._postings)
         self._trigrams: dict[str, list[int]] = {}
         for i, token in enumerate(self.vocabulary):
@@ -128,8 +130,6 @@ class Gazetteer:
                     self._zh.setdefault(phrase[:2], []).append(
                         (phrase, _Entry("title_zh", product.id, product.title))
                     )
-        for bucket in self._zh.values():
-            bucket.sort(key=lambda item: -len(item[0]))
 
     @classmethod
     def from_db(cls, db: Any, common_words: Iterable[str] = ()) -> Gazetteer:

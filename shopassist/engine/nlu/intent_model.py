@@ -23,12 +23,12 @@ import numpy as np
 
 from shopassist.config import user_data_dir
 from shopassist.engine.nlu.classifier import TrainConfig, fit_temperature, softmax, train_softmax
-from shopassist.engine.nlu.features import FeatureConfig, Vectoriser, hashed_grams
+from shopassist.engine.nlu.features import FeatureConfig, GramHasher, Vectoriser
 from shopassist.engine.nlu.training_data import Example, data_fingerprint, load_examples
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 # Bump when training or feature code changes in a way that changes the model.
-CODE_VERSION = "2026.11.29-1"
+CODE_VERSION = "2026.11.29-2"
 HELDOUT_FRACTION = 0.2
 
 
@@ -87,7 +87,7 @@ class IntentModel:
                 "weights": self.weights,
                 "bias": self.bias,
                 "buckets": self.vectoriser.buckets,
-                "idf": self.vectoriser.idf,
+                "col_weight": self.vectoriser.col_weight,
                 "word_buckets": np.array(sorted(self.vectoriser.word_buckets), dtype=np.int64),
             },
         )
@@ -116,7 +116,9 @@ class IntentModel:
             word_weight=float(f["word_weight"]),
         )
         with np.load(stem.with_suffix(".npz")) as arrays:
-            vec = Vectoriser(config, arrays["buckets"], arrays["idf"], arrays["word_buckets"])
+            vec = Vectoriser(
+                config, arrays["buckets"], arrays["col_weight"], arrays["word_buckets"]
+            )
             return cls(
                 vec,
                 arrays["weights"],
@@ -188,15 +190,14 @@ def train_model(
     labels = sorted({ex.intent for ex in examples})
     index = {name: i for i, name in enumerate(labels)}
     texts = [ex.text for ex in examples]
-    hashed = [hashed_grams(t, features) for t in texts]
     y = np.array([index[ex.intent] for ex in examples], dtype=np.int64)
     strata = [f"{ex.intent}/{ex.language}" for ex in examples]
     tr, held = stratified_split(strata, HELDOUT_FRACTION, train.seed)
     # One vectoriser over all texts (idf uses no labels). Train on the split first, fit
     # the temperature on the held-out part, then continue on everything: cheaper than
     # two trainings from scratch, and the final model has seen every example.
-    vec = Vectoriser.fit(texts, features, hashed)
-    x, _ = vec.transform(texts, hashed)
+    vec = Vectoriser.fit(texts, features, GramHasher(features))
+    x, _ = vec.transform(texts)
     temperature = 1.0
     accuracy = float("nan")
     per_language: dict[str, float] = {}

@@ -166,7 +166,7 @@ class Understander:
         sentiment = self._safe(
             lambda: self.sentiment.analyse(text), Sentiment(label="neutral", score=0.0)
         )
-        return NLUResult.model_construct(
+        return NLUResult(
             text=text,
             language=language,
             intent=intent,
@@ -193,10 +193,7 @@ class Understander:
         """Top intent, ranking and clarification pair from calibrated probabilities."""
         labels = self.model.labels
         order = np.argsort(-probs, kind="stable")[:RANKING_SIZE]
-        ranking = [
-            IntentScore.model_construct(name=labels[i], confidence=round(float(probs[i]), 4))
-            for i in order
-        ]
+        ranking = [IntentScore(name=labels[i], confidence=round(float(probs[i]), 4)) for i in order]
         best = ranking[0]
         if best.name == OUT_OF_SCOPE:
             return best, ranking, None
@@ -217,17 +214,17 @@ class Understander:
     # -- helpers ---------------------------------------------------------------------
     @staticmethod
     def _oos(confidence: float) -> IntentScore:
-        return IntentScore.model_construct(name=OUT_OF_SCOPE, confidence=round(confidence, 4))
+        return IntentScore(name=OUT_OF_SCOPE, confidence=round(confidence, 4))
 
     def _empty(self, text: str, language: Language) -> NLUResult:
         oos = self._oos(1.0)
-        return NLUResult.model_construct(
+        return NLUResult(
             text=text,
             language=language,
             intent=oos,
             ranking=[oos],
             entities=[],
-            sentiment=Sentiment.model_construct(label="neutral", score=0.0, frustrated=False),
+            sentiment=Sentiment(label="neutral", score=0.0, frustrated=False),
             clarify=None,
         )
 
