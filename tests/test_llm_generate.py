@@ -260,3 +260,28 @@ def test_injection_gets_no_code_and_no_discount() -> None:
         )
         assert outcome.text == p.template_reply, reply
         assert not any("FREE100" in s or "discount" in s for s in seen)
+
+
+def test_label_after_leading_blank_line_is_still_dropped() -> None:
+    outcome, seen = run(
+        FakeLLM(
+            [
+                [
+                    "\n",
+                    "DRAFT: Good news!",
+                    " Your order 10023 has shipped with UPS. Expect it on Dec 3.",
+                ]
+            ]
+        )
+    )
+    assert outcome.provenance.kind == "llm", outcome.provenance.reason
+    assert "DRAFT" not in "".join(seen)
+
+
+def test_hostile_customer_text_is_bounded_and_cleaned() -> None:
+    llm = FakeLLM([GOOD])
+    run(llm, customer_text="\x1b[31m'; DROP TABLE orders; --" + "x" * 10_000)
+    user = llm.last_messages[-1]["content"]
+    assert "\x1b" not in user
+    assert "DROP TABLE" in user  # it is data, passed along, not executed or obeyed
+    assert len(user) < 2_000

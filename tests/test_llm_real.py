@@ -58,7 +58,7 @@ def test_real_model_reply_is_verified_or_rejected_with_a_reason(backend: LlamaCp
         backend,
         customer_text="where is my order 10023?",
         on_token=seen.append,
-        timeout=60,
+        timeout=120,
         max_tokens=80,
     )
     assert outcome.provenance.model == "SmolLM2-135M-Instruct.Q4_1"
@@ -76,7 +76,9 @@ def test_real_model_reply_is_verified_or_rejected_with_a_reason(backend: LlamaCp
 @needs_model
 def test_kv_cache_is_reused_across_turns(backend: LlamaCppBackend) -> None:
     for order in ("10023", "10024"):
-        generate_reply(track_plan(order), backend, customer_text=f"order {order}?", max_tokens=8)
+        generate_reply(
+            track_plan(order), backend, customer_text=f"order {order}?", max_tokens=8, timeout=120
+        )
     system_tokens = len(
         backend.llama.tokenize(build_messages(track_plan(), "x")[0]["content"].encode())
     )
@@ -89,14 +91,42 @@ def test_real_model_can_be_cancelled(backend: LlamaCppBackend) -> None:
     cancel = threading.Event()
     chunks = []
     for chunk in backend.stream(
-        [{"role": "user", "content": "Count from 1 to 100."}], max_tokens=200, cancel=cancel
+        [{"role": "user", "content": "Count from 1 to 100."}],
+        max_tokens=200,
+        cancel=cancel,
+        timeout=120,
     ):
         chunks.append(chunk)
         if len(chunks) == 3:
             cancel.set()
     assert len(chunks) == 3
     # The lock was released: the next reply works.
-    assert list(backend.stream([{"role": "user", "content": "Hi"}], max_tokens=2))
+    assert list(backend.stream([{"role": "user", "content": "Hi"}], max_tokens=2, timeout=120))
+
+
+@needs_model
+def test_concurrent_replies_are_serialised(backend: LlamaCppBackend) -> None:
+    """Two workers asking at once both get a complete reply; the KV cache is not shared."""
+    outcomes = {}
+
+    def ask(order: str) -> None:
+        outcomes[order] = generate_reply(
+            track_plan(order),
+            backend,
+            customer_text=f"where is {order}",
+            max_tokens=24,
+            timeout=120,
+        )
+
+    threads = [threading.Thread(target=ask, args=(o,)) for o in ("10023", "10024")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=240)
+    assert set(outcomes) == {"10023", "10024"}
+    for order, outcome in outcomes.items():
+        assert outcome.provenance.reason is None or "llm error" not in outcome.provenance.reason
+        assert order in outcome.text
 
 
 # --- a real llama_cpp.server ---------------------------------------------------------------
@@ -136,7 +166,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 90
+            deadline = time.monotonic() + 180
             while True:
                 if proc.poll() is not None:
                     pytest.fail(f"llama_cpp.server exited early:\n{Path(log).read_text()[-2000:]}")
@@ -145,7 +175,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                         break
                 except OSError:
                     if time.monotonic() > deadline:
-                        pytest.fail("llama_cpp.server did not become ready in 90 s")
+                        pytest.fail("llama_cpp.server did not become ready in 180 s")
                     time.sleep(0.3)
             yield base
         finally:
@@ -164,19 +194,24 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_streams_from_a_real_llama_cpp_server(llama_server: str) -> None:
     backend = OpenAIServerBackend(llama_server)
     chunks = list(
-        backend.stream([{"role": "user", "content": "Say hello."}], max_tokens=12, temperature=0.0)
+        backend.stream(
+            [{"role": "user", "content": "Say hello."}], max_tokens=12, temperature=0.0, timeout=120
+        )
     )
     assert len(chunks) >= 2  # really streamed, not one blob
     assert "".join(chunks).strip()
     outcome = generate_reply(
-        track_plan(), backend, customer_text="where is 10023", max_tokens=60, timeout=60
+        track_plan(), backend, customer_text="where is 10023", max_tokens=60, timeout=120
     )
     assert outcome.provenance.kind in ("llm", "llm_rejected")
     assert outcome.tokens > 0
     cancel = threading.Event()
     got = []
     for chunk in backend.stream(
-        [{"role": "user", "content": "Count from 1 to 50."}], max_tokens=150, cancel=cancel
+        [{"role": "user", "content": "Count from 1 to 50."}],
+        max_tokens=150,
+        cancel=cancel,
+        timeout=120,
     ):
         got.append(chunk)
         cancel.set()

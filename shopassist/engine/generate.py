@@ -98,7 +98,7 @@ def build_messages(
         lines += [f"{labels['facts']}:", *facts, ""]
     if plan.guidance:
         lines += [f"{labels['guidance']}: " + " ".join(plan.guidance), ""]
-    customer = mask_pii(customer_text.strip())[:MAX_CUSTOMER_CHARS]
+    customer = mask_pii(strip_controls(customer_text).strip())[:MAX_CUSTOMER_CHARS]
     if customer:
         lines += [f"{labels['customer']}: {customer}", ""]
     lines += [f"{labels['draft']}: {mask_pii(plan.template_reply)}", "", labels["instruction"]]
@@ -163,7 +163,7 @@ class _SentenceGate:
         return self._release(rest) if rest.strip() else True
 
     def _release(self, sentence: str) -> bool:
-        if not self.forwarded:
+        if not self.text.strip():
             # Small models often start by echoing a label ("DRAFT: ..."): drop it.
             sentence = _LEADING_LABEL.sub("", sentence)
         if not sentence.strip():
