@@ -60,9 +60,15 @@ def _required_line(value: Any) -> str:
 
 
 def _optional_line(value: Any) -> str | None:
-    if value is None or value == "":
+    if not value:
         return None
     text = str(value)
+    if len(text) <= MAX_LINE_CHARS and text.isascii() and text.isprintable():
+        # The common case, inlined: this runs for most cells of every row.
+        text = text.strip()
+        if "  " in text:
+            text = " ".join(text.split())
+        return text or None
     if len(text) > MAX_LINE_CHARS * 4:
         raise _too_long(text, MAX_LINE_CHARS)
     text = clean_line(text)
