@@ -164,3 +164,20 @@ def test_every_import_command_has_help():
         result = run(command, "--help")
         assert result.exit_code == 0
         assert "--skip-invalid" in result.stdout and "--dry-run" in result.stdout
+
+
+def test_locked_database_is_a_clear_error(tmp_path, monkeypatch):
+    import shopassist.kb.db as kb_db
+
+    monkeypatch.setattr(kb_db, "BUSY_TIMEOUT_MS", 50)
+    db_path = tmp_path / "locked.db"
+    holder = open_db(db_path)
+    holder.conn.execute("begin immediate")  # another operator's process is writing
+    try:
+        result = run("import-catalog", FIXTURES / "generic_tab.tsv", "--db", db_path)
+    finally:
+        holder.conn.rollback()
+        holder.conn.close()
+    assert result.exit_code == 1
+    assert "could not be written" in flat(result.stderr)
+    assert "Traceback" not in result.output

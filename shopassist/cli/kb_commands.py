@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -275,6 +276,9 @@ def _run_import(
             report = run(kb, source)
     except (ImportFileError, DemoDataError) as exc:
         fail(str(exc), code=2)
+    except sqlite3.OperationalError as exc:
+        # e.g. another process held the write lock past the busy timeout.
+        fail(f"the database could not be written ({exc}); nothing was imported", code=1)
     finally:
         kb.conn.close()
     failed = report.rejected > 0 and not options.skip_invalid
