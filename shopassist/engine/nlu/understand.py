@@ -40,6 +40,7 @@ RANKING_SIZE = 5
 # Clarify between the top two when the best is unsure but the runner-up is close behind.
 CLARIFY_MARGIN = 0.2
 CLARIFY_MIN_SECOND = 0.15
+CLARIFY_MIN_PAIR = 0.6  # together the two must hold most of the mass: both plausible
 # Few known words and no strong opinion from the classifier: probably not about the shop.
 LOW_COVERAGE = 0.34
 LOW_COVERAGE_MAX_CONFIDENCE = 0.75
@@ -207,6 +208,7 @@ class Understander:
             and second.name != OUT_OF_SCOPE
             and second.confidence >= CLARIFY_MIN_SECOND
             and best.confidence - second.confidence <= CLARIFY_MARGIN
+            and best.confidence + second.confidence >= CLARIFY_MIN_PAIR
         ):
             return best, ranking, [best.name, second.name]
         return self._oos(1.0 - best.confidence), ranking, None
