@@ -59,11 +59,14 @@ def make_result(
             Source(id="order:10023", kind="order", title="Order 10023", snippet=snippet, score=0.93)
         ],
         state={
-            "active_flow": "track_order",
+            "flow": "track_order",
             "step": "done",
             "slots": {"order_number": "10023"},
             "verified": True,
-            "customer": {"name": "Alice Chen", "tier": "vip"},
+            "customer_id": 4,
+            "customer_name": "Alice Chen",
+            "customer_tier": "vip",
+            "sentiment": [0.0],
         },
         provenance=Provenance(
             kind=provenance,

@@ -97,9 +97,9 @@ def understanding_text(nlu: Any, *, language: str | None = None) -> Text:
 
 
 def state_text(state: Mapping[str, Any]) -> Text:
-    """The dialogue state, tolerant of keys the engine may or may not set."""
+    """The dialogue state (``DialogueState`` as JSON), tolerant of keys it may not set."""
     out = Text()
-    flow = state.get("active_flow") or state.get("flow")
+    flow = state.get("flow") or state.get("active_flow")
     step = state.get("step") or state.get("flow_step")
     out.append("Flow      ", "dim")
     if flow:
@@ -108,35 +108,68 @@ def state_text(state: Mapping[str, Any]) -> Text:
             out.append(f" · {safe(step)}")
     else:
         out.append("none", "dim")
-    customer = state.get("customer") or state.get("customer_id")
+    pending = state.get("pending")
+    if isinstance(pending, Mapping) and pending:
+        out.append("\nPending   ", "dim")
+        out.append(
+            safe(pending.get("summary") or pending.get("action") or "confirmation", limit=60),
+            "yellow",
+        )
+    suspended = state.get("suspended") or []
+    if suspended:
+        names = ", ".join(safe(f.get("flow", "?")) for f in suspended if isinstance(f, Mapping))
+        out.append("\nSuspended ", "dim")
+        out.append(names)
     out.append("\nCustomer  ", "dim")
+    customer = state.get("customer")
+    name = state.get("customer_name")
+    cid = state.get("customer_id")
     if isinstance(customer, Mapping):
-        name = customer.get("name") or customer.get("id")
-        out.append(safe(name, limit=30))
-        if customer.get("tier") == "vip":
+        name, cid = customer.get("name"), customer.get("id")
+        tier = customer.get("tier")
+    else:
+        tier = state.get("customer_tier")
+    if name or cid:
+        out.append(safe(name or f"#{cid}", limit=28))
+        if name and cid:
+            out.append(f" #{cid}", "dim")
+        if tier == "vip":
             out.append(" VIP", "bold yellow")
-    elif customer:
-        out.append(safe(customer, limit=30))
     else:
         out.append("anonymous", "dim")
     verified = bool(state.get("verified"))
-    out.append("  ")
-    out.append("✓ verified" if verified else "✗ unverified", "green" if verified else "yellow")
+    out.append("\n          ")
+    out.append("✓ verified" if verified else "✗ not verified", "green" if verified else "yellow")
+    if state.get("bound"):
+        out.append(" (bound by operator)", "dim")
     slots = state.get("slots") or {}
-    out.append("\nSlots     ", "dim")
     filled = (
         {k: v for k, v in slots.items() if v not in (None, "", [], {})}
         if isinstance(slots, Mapping)
         else {}
     )
+    out.append("\nSlots     ", "dim")
     if not filled:
         out.append("none", "dim")
     for key, value in filled.items():
         out.append(f"\n  {safe(key)} = ", "dim")
         out.append(safe(_short(value), limit=40))
+    mentioned = state.get("mentioned") or []
+    if mentioned:
+        titles = [
+            safe(m.get("title", "?"), limit=24) for m in mentioned[-3:] if isinstance(m, Mapping)
+        ]
+        out.append("\nMentioned ", "dim")
+        out.append("; ".join(titles))
     failures = state.get("failures") or state.get("consecutive_failures")
     if failures:
         out.append(f"\nFailures  {failures}", "yellow")
+    trend = state.get("sentiment") or []
+    if isinstance(trend, list) and trend and all(isinstance(v, int | float) for v in trend):
+        out.append("\nMood      ", "dim")
+        out.append(" ".join(f"{v:+.1f}" for v in trend[-5:]))
+    if state.get("handoff"):
+        out.append("\nHanded over to staff", "bold red")
     return out
 
 

@@ -2,7 +2,8 @@
 
 Enter sends. A newline is Shift+Enter only on terminals that report it (kitty keyboard
 protocol: kitty, WezTerm, foot, Ghostty; most others send a bare CR for both), so
-Ctrl+J (which every terminal sends as LF) and Alt+Enter also insert one.
+Ctrl+J (which every terminal sends as LF) also inserts one. Alt+Enter arrives as ESC then
+CR in tmux and xterm, i.e. Escape + Enter, so it cannot be a newline key.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from textual.widgets import TextArea
 
 from shopassist.safe_text import MAX_MESSAGE_CHARS, strip_controls
 
-NEWLINE_KEYS = frozenset({"shift+enter", "ctrl+j", "alt+enter", "newline"})
+NEWLINE_KEYS = frozenset({"shift+enter", "ctrl+j", "newline"})
 # A paste longer than this is cut: the engine keeps only MAX_MESSAGE_CHARS anyway, and a
 # 100 KB paste in the editor would make every keystroke re-layout the whole document.
 MAX_PASTE_CHARS = MAX_MESSAGE_CHARS * 2
