@@ -256,18 +256,38 @@ def load_or_train(
     key = model_key(examples, features, train)
     directory = directory or models_dir()
     stem = directory / f"intent-{key}"
-    if not force and stem.with_suffix(".npz").exists() and stem.with_suffix(".json").exists():
+    exists = stem.with_suffix(".npz").exists() and stem.with_suffix(".json").exists()
+    if not force and exists:
         try:
-            return IntentModel.load(stem), None
-        except (OSError, ValueError, KeyError, json.JSONDecodeError):
+            model = IntentModel.load(stem)
+            _remember(key, model)
+            return model, None
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError):
             pass  # a damaged or old artefact: retrain below
-    model, report = train_model(examples, features, train)
+    report: TrainingReport | None = None
+    model_or_none = None if (force or exists) else _IN_PROCESS.get(key)
+    if model_or_none is None:
+        model, report = train_model(examples, features, train)
+    else:
+        # Same data already trained in this process (another data dir, e.g. in tests):
+        # the result would be byte-identical, so reuse it instead of training again.
+        model = model_or_none
+    _remember(key, model)
     try:
         model.save(stem)
         _prune_old(directory, keep=stem.name)
     except OSError:
         pass  # a read-only data dir still gets a working in-memory model
     return model, report
+
+
+_IN_PROCESS: dict[str, IntentModel] = {}
+
+
+def _remember(key: str, model: IntentModel) -> None:
+    if key not in _IN_PROCESS and len(_IN_PROCESS) >= 2:
+        _IN_PROCESS.pop(next(iter(_IN_PROCESS)))
+    _IN_PROCESS[key] = model
 
 
 def _prune_old(directory: Path, keep: str) -> None:
