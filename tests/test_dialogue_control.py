@@ -147,3 +147,24 @@ def test_correction_with_a_bare_number_while_confirming(bot: Any, nlu: KeywordNL
     nlu.force("deny", 0.99)
     r = bot.turn("s", "no wait, I meant 10022")
     assert r.state["slots"]["order_number"] == "10022" and r.state["step"] == "confirm"
+
+
+def test_yes_to_an_offer_of_a_human_hands_over(bot: Any) -> None:
+    r = bot.turn("s", "I want to complain about the courier")
+    assert r.state["offer"] == "handoff"
+    r = bot.turn("s", "yes please")
+    assert r.action == "handoff" and r.handoff
+
+
+def test_yes_to_start_a_return_after_no_refund_found(bot: Any) -> None:
+    r = bot.turn("s", "where is my refund for order 10024", customer="1")
+    assert r.state["offer"] == "get_refund"
+    r = bot.turn("s", "yes")
+    assert r.state["flow"] == "get_refund" and r.state["step"] == "collect:reason"
+    assert r.state["slots"]["order_number"] == "10024"
+
+
+def test_an_offer_expires_after_one_turn(bot: Any) -> None:
+    bot.turn("s", "I want to complain about the courier")
+    bot.turn("s", "what are your delivery options?")
+    assert bot.turn("s", "yes").action == "affirm"

@@ -15,7 +15,7 @@ from typing import Any
 import sqlite_utils
 from pydantic import BaseModel, ConfigDict, Field
 
-from shopassist.engine.dialogue.flows import FlowContext, load_flows
+from shopassist.engine.dialogue.flows import FlowContext, load_flows, load_offers
 from shopassist.engine.dialogue.handoff import build_handoff_summary
 from shopassist.engine.dialogue.manager import DialogueManager
 from shopassist.engine.dialogue.outcome import Outcome
@@ -125,6 +125,10 @@ def decide(db: sqlite_utils.Database, inp: DecideInput) -> Decision:
     if state.failures == failures_before and outcome.resolved is not False:
         state.failures = 0  # only consecutive misses count
     state.last_action = outcome.action
+    offers = load_offers()
+    state.offer = next(
+        (offers[p.template] for p in reversed(outcome.parts) if p.template in offers), None
+    )
     if outcome.handoff:
         state.handoff = True
     summary = build_handoff_summary(db, state, inp.text) if outcome.handoff else None

@@ -63,6 +63,18 @@ def load_flows() -> dict[str, FlowSpec]:
 
 
 @cache
+def load_offers() -> dict[str, str]:
+    """Template key -> flow a "yes" to that reply starts."""
+    with DATA.open("rb") as fh:
+        raw = tomllib.load(fh)
+    offers = dict(raw.get("offers", {}))
+    unknown = set(offers.values()) - set(load_flows())
+    if unknown:
+        raise ValueError(f"flows.toml [offers] names unknown flows: {sorted(unknown)}")
+    return offers
+
+
+@cache
 def flow_for_intent() -> dict[str, str]:
     mapping: dict[str, str] = {}
     for spec in load_flows().values():

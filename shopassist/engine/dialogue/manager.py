@@ -43,6 +43,10 @@ def flow_label(flow: str, language: str) -> str:
     return render(key, language) if has_template(key, language) else intent_label(flow, language)
 
 
+def _short(text: str) -> bool:
+    return len(text.split()) <= 4 or len(text) <= 8
+
+
 def _is_question(text: str) -> bool:
     return "?" in text or "？" in text or bool(re.search(r"[吗呢么]\s*$", text))
 
@@ -60,6 +64,13 @@ class DialogueManager:
                 "safety.no_discount"
             )
             return self._with_resume(ctx, out)
+
+        # "Would you like me to connect you with a person?" - "yes".
+        offer, state.offer = state.offer, None
+        if offer and not state.pending and self._is_yes(ctx) and offer in load_flows():
+            spec = load_flows()[offer]
+            ctx.intent = spec.intents[0]
+            return self._start(ctx, spec)
 
         # A pending "which did you mean?" is answered by position or by a yes.
         if state.clarify:
@@ -129,11 +140,8 @@ class DialogueManager:
         state, text, lex = ctx.state, ctx.text, lexicon()
         intent = ctx.intent
         target = spec_for_intent(intent)
-        short = len(text.split()) <= 4 or len(text) <= 8
-        is_yes = intent == "affirm" or (
-            short and matches(lex.yes, text) and not matches(lex.no, text)
-        )
-        is_no = intent == "deny" or (short and matches(lex.no, text))
+        is_yes = self._is_yes(ctx)
+        is_no = intent == "deny" or (_short(text) and matches(lex.no, text))
 
         switching = self._switches_task(ctx, active)
         if state.pending is not None and not switching:
@@ -191,6 +199,13 @@ class DialogueManager:
         return out
 
     # --- slots ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _is_yes(ctx: FlowContext) -> bool:
+        lex = lexicon()
+        return ctx.nlu.intent.name == "affirm" or (
+            _short(ctx.text) and matches(lex.yes, ctx.text) and not matches(lex.no, ctx.text)
+        )
 
     @staticmethod
     def _switches_task(ctx: FlowContext, active: FlowSpec) -> bool:

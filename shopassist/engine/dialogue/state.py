@@ -60,6 +60,7 @@ class DialogueState(BaseModel):
     last_order: str | None = None  # the order number last discussed, for "cancel it"
     last_flow: str | None = None  # the last task flow started, for late corrections
     clarify: list[str] | None = None
+    offer: str | None = None  # the flow the last reply offered ("connect you with a person?")
     sentiment: list[float] = Field(default_factory=list)
     failures: int = 0
     intents: list[str] = Field(default_factory=list)
