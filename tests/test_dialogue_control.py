@@ -168,3 +168,10 @@ def test_an_offer_expires_after_one_turn(bot: Any) -> None:
     bot.turn("s", "I want to complain about the courier")
     bot.turn("s", "what are your delivery options?")
     assert bot.turn("s", "yes").action == "affirm"
+
+
+def test_a_bare_email_keeps_the_conversation_language(bot: Any) -> None:
+    r = bot.turn("s", "订单10023到哪了")
+    assert r.language == "zh"
+    r = bot.turn("s", "ann@example.com")
+    assert r.language == "zh" and "订单 10023" in r.reply

@@ -54,8 +54,20 @@ class Decision(BaseModel):
     wrote: bool = False  # the flow changed the database (uncommitted until record)
 
 
+_WORDS = re.compile(r"[A-Za-z\u4e00-\u9fff]")
+
+
 def reply_language(nlu: NLUResult, state: DialogueState, text: str) -> str:
-    """Answer in the language the customer writes; mixed text follows its Chinese, if any."""
+    """Answer in the language the customer writes; mixed text follows its Chinese, if any.
+
+    A message that is only an email, a phone or an order number says nothing about the
+    language, so the conversation keeps its own.
+    """
+    rest = text
+    for entity in sorted(nlu.entities, key=lambda e: -e.start):
+        rest = rest[: entity.start] + " " + rest[entity.end :]
+    if state.turns > 0 and len(_WORDS.findall(rest)) < 2:
+        return state.language
     if nlu.language in ("en", "zh"):
         return nlu.language
     if _CJK.search(text):
