@@ -181,3 +181,12 @@ def test_locked_database_is_a_clear_error(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert "could not be written" in flat(result.stderr)
     assert "Traceback" not in result.output
+
+
+def test_default_database_starts_with_the_demo_so_import_asks_for_replace():
+    result = run("import-catalog", FIXTURES / "generic_tab.tsv")
+    assert result.exit_code == 2
+    assert "--replace" in flat(result.stderr)
+    result = run("import-catalog", FIXTURES / "generic_tab.tsv", "--replace", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["products"] == 2

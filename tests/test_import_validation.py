@@ -167,3 +167,17 @@ def test_replace_clears_the_demo_catalog(db):
     assert get_meta(db, "demo_catalog") == "0"
     # Now a normal import works.
     import_catalog(db, FIXTURES / "generic_semicolon.csv")
+
+
+def test_real_demo_database_is_refused_then_replaced(demo_db):
+    with pytest.raises(DemoDataError, match="--replace"):
+        import_catalog(demo_db, FIXTURES / "generic_tab.tsv")
+    orders_before = demo_db.execute("select count(*) from orders").fetchone()[0]
+    import_catalog(demo_db, FIXTURES / "generic_tab.tsv", ImportOptions(replace=True))
+    assert demo_db.execute("select count(*) from products where source = 'demo'").fetchone() == (0,)
+    assert demo_db.execute("select count(*) from products").fetchone() == (2,)
+    assert get_meta(demo_db, "demo_catalog") == "0"
+    # Demo orders stay (import-orders --replace removes them); their items lose the link.
+    assert demo_db.execute("select count(*) from orders").fetchone()[0] == orders_before
+    linked = demo_db.execute("select count(*) from order_items where variant_id is not null")
+    assert linked.fetchone() == (0,)
