@@ -175,3 +175,12 @@ def test_a_bare_email_keeps_the_conversation_language(bot: Any) -> None:
     assert r.language == "zh"
     r = bot.turn("s", "ann@example.com")
     assert r.language == "zh" and "订单 10023" in r.reply
+
+
+def test_the_black_one_and_zh_this_one_resolve_against_mentions(bot: Any) -> None:
+    r = bot.turn("s", "do you have audio products?")
+    assert set(r.state["shown"]) == {2, 3}
+    r = bot.turn("s", "how much is the black one?")
+    assert any(s.id == "product:3" for s in r.sources) and "$199.00" in r.reply
+    r = bot.turn("s", "这个多少钱")  # "this one": the product just discussed
+    assert r.language == "zh" and any(s.id == "product:3" for s in r.sources)
