@@ -219,3 +219,15 @@ def test_text_is_cleaned_of_control_characters(db, tmp_path):
     title, description = db.execute("select title, description from products").fetchone()
     assert title == "Lamp red"
     assert "\x1b" not in description and "\x07" not in description
+
+
+def test_woocommerce_escaped_commas_in_categories_and_tags(db, tmp_path):
+    path = tmp_path / "woo.csv"
+    path.write_text(
+        "ID,Type,SKU,Name,Regular price,Categories,Tags\n"
+        '7,simple,PAN-1,Frying Pan,30,"Kitchen > Pots\\, pans, Sale","cast iron\\, heavy, gift"\n'
+    )
+    import_catalog(db, path)
+    handle = db.execute("select handle from products").fetchone()[0]
+    assert product(db, handle)["category"] == "Kitchen > Pots, pans"
+    assert tags(db, handle) == {"cast iron, heavy", "gift"}

@@ -113,7 +113,7 @@ def _stock(value: Any) -> int:
 
 def _tags(value: Any) -> list[str]:
     if isinstance(value, list):
-        return value
+        return value[:50]
     return split_list(str(value or ""))[:50]
 
 

@@ -9,7 +9,6 @@ from contextlib import contextmanager
 
 import sqlite_utils
 
-
 IMPORT_CACHE_KIB = -32768  # negative: KiB, i.e. 32 MiB
 
 

@@ -7,6 +7,7 @@ until the end of the file (the only rows held in memory).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -144,7 +145,7 @@ def read_woocommerce(source: CsvSource) -> Iterator[ProductGroup | Rejection]:
             yield Rejection(row.line, cells, [RowError(row.line, cols.name("Type"), reason)])
             continue
         name, sku, woo_id = name_of(cells), sku_of(cells).strip(), id_of(cells).strip()
-        categories = split_list(categories_of(cells))
+        categories = _split_escaped(categories_of(cells))
         published = published_of(cells).strip()
         data = {
             "title": name,
@@ -152,7 +153,7 @@ def read_woocommerce(source: CsvSource) -> Iterator[ProductGroup | Rejection]:
             "brand": brand_of(cells),
             "product_type": kind,
             "category": categories[0] if categories else "",
-            "tags": tags_of(cells),
+            "tags": _split_escaped(tags_of(cells)),
             "status": "draft" if published in ("0", "-1") else "active",
         }
         product, errors = validate_row(ProductFields, data, row.line, product_columns)
@@ -189,6 +190,14 @@ def read_woocommerce(source: CsvSource) -> Iterator[ProductGroup | Rejection]:
             yield Rejection(row.line, row.cells, [RowError(row.line, cols.name("Parent"), reason)])
         else:
             yield group
+
+
+def _split_escaped(value: str) -> list[str]:
+    """WooCommerce lists are comma-separated, with a comma inside a name written as ``\\,``."""
+    if "\\," not in value:
+        return split_list(value)
+    parts = re.split(r"(?<!\\),", value)
+    return split_list("\x1f".join(p.replace("\\,", ",") for p in parts), "\x1f")
 
 
 def _parent_key(reference: str) -> str:
