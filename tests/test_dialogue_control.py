@@ -184,3 +184,12 @@ def test_the_black_one_and_zh_this_one_resolve_against_mentions(bot: Any) -> Non
     assert any(s.id == "product:3" for s in r.sources) and "$199.00" in r.reply
     r = bot.turn("s", "这个多少钱")  # "this one": the product just discussed
     assert r.language == "zh" and any(s.id == "product:3" for s in r.sources)
+
+
+def test_a_reason_that_sounds_like_another_request_is_still_the_reason(
+    bot: Any, nlu: KeywordNLU
+) -> None:
+    bot.turn("s", "I want to return order 10024", customer="1")
+    nlu.force("change_order", 0.93)
+    r = bot.turn("s", "wrong size, I need to change it")
+    assert r.state["flow"] == "get_refund" and r.state["slots"]["reason"].startswith("wrong size")

@@ -29,6 +29,7 @@ _DIGITS = re.compile(r"(?<![\d.])#?(\d{4,14})(?![\d.])")
 FREE_TEXT_MAX = 300
 # An intent this sure, about another task, interrupts a question we asked.
 SWITCH_CONFIDENCE = 0.85
+FREE_TEXT_SWITCH_CONFIDENCE = 0.97
 # A question this sure, about information, is a digression even while we wait for free text.
 DIGRESSION_CONFIDENCE = 0.6
 
@@ -215,11 +216,16 @@ class DialogueManager:
             ctx.nlu.first("order_number") is not None or _DIGITS.search(ctx.text)
         ):
             return False  # "no, I meant order 10024" corrects the active request
-        return (
-            target.kind == "task"
-            and target.name != active.name
-            and ctx.nlu.intent.confidence >= SWITCH_CONFIDENCE
-        )
+        if target.kind != "task" or target.name == active.name:
+            return False
+        step = ctx.state.step or ""
+        if step.startswith("collect:") and step.split(":", 1)[1] in active.free_text:
+            # A return reason such as "wrong size" reads like another request; only an
+            # explicit new order number or near-certainty counts as changing the subject.
+            return ctx.nlu.first("order_number") is not None or (
+                ctx.nlu.intent.confidence >= FREE_TEXT_SWITCH_CONFIDENCE
+            )
+        return ctx.nlu.intent.confidence >= SWITCH_CONFIDENCE
 
     def _answers_step(self, ctx: FlowContext, spec: FlowSpec) -> bool:
         """Does this message answer what the flow asked, rather than start something else?"""
@@ -236,8 +242,6 @@ class DialogueManager:
             if slot in spec.free_text:
                 target = spec_for_intent(ctx.intent)
                 conf = nlu.intent.confidence
-                if target.kind == "task" and target.name != spec.name and conf >= SWITCH_CONFIDENCE:
-                    return False
                 if (
                     target.kind == "info"
                     and target.name not in ("out_of_scope", "smalltalk")
