@@ -12,7 +12,9 @@ from pydantic import BaseModel, Field
 
 from shopassist.engine.nlu.result import NLUResult
 
-SourceKind = Literal["product", "variant", "faq", "policy", "order", "shipment", "return", "customer", "rule"]
+SourceKind = Literal[
+    "product", "variant", "faq", "policy", "order", "shipment", "return", "customer", "rule"
+]
 
 
 class Source(BaseModel):
@@ -53,7 +55,8 @@ class TurnResult(BaseModel):
     nlu: NLUResult
     sources: list[Source] = Field(default_factory=list)
     facts: list[Fact] = Field(default_factory=list)
-    action: str | None = None  # "order.cancelled", "return.created", "handoff", "ask.order_number" ...
+    # What the turn did: "order.cancelled", "return.created", "handoff" ... (docs/turn-json.md)
+    action: str | None = None
     state: dict[str, Any] = Field(default_factory=dict)  # the dialogue state after the turn
     provenance: Provenance
     template_reply: str = ""  # the grounded template reply (always computed)
