@@ -63,7 +63,7 @@ class ShopAssistApp(App[None]):
     # --- engine and model -------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self.engine_status = "loading engine…"
+        self.engine_status = "loading…"
         self._open_engine()
 
     @work(thread=True, exclusive=True, group="engine")

@@ -8,6 +8,7 @@ can be tested on its own.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -31,6 +32,37 @@ def safe(text: object, *, limit: int | None = None) -> str:
     if limit is not None and len(cleaned) > limit:
         cleaned = cleaned[: max(limit - 1, 0)] + "…"
     return cleaned
+
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
+
+
+def chat_markdown(text: str) -> str:
+    """Replies are written as chat text, where a single newline means a new line.
+
+    CommonMark would join such lines into one paragraph, or fold a closing sentence into
+    the last list item; so lines after a list get a blank line, and other single
+    newlines become hard breaks. Code fences are left alone.
+    """
+    out: list[str] = []
+    in_fence = False
+    lines = safe(text).split("\n")
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith("```"):
+            in_fence = not in_fence
+            out.append(line)
+            continue
+        if in_fence or i == 0:
+            out.append(line)
+            continue
+        prev = lines[i - 1]
+        if prev.strip() and line.strip():
+            if _LIST_ITEM.match(prev) and not _LIST_ITEM.match(line) and not line.startswith(" "):
+                out.append("")
+            elif not _LIST_ITEM.match(line) and not out[-1].endswith("  "):
+                out[-1] = out[-1] + "  "
+        out.append(line)
+    return "\n".join(out)
 
 
 def bar(fraction: float, width: int = BAR_WIDTH) -> str:
@@ -186,7 +218,7 @@ def sources_text(sources: Iterable[Any]) -> Text:
             out.append(f"  {source.score:.2f}", "dim")
         out.append("\n  " + safe(source.title, limit=60))
         if source.snippet:
-            out.append("\n  " + safe(source.snippet, limit=120).replace("\n", " "), "dim")
+            out.append("\n  " + safe(source.snippet, limit=80).replace("\n", " "), "dim")
     return out
 
 

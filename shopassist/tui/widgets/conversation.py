@@ -11,7 +11,7 @@ from textual.content import Content
 from textual.widgets import Markdown, Static
 from textual.widgets._markdown import MarkdownStream
 
-from shopassist.tui.render import highlight_entities, provenance_label, safe
+from shopassist.tui.render import chat_markdown, highlight_entities, provenance_label, safe
 
 
 class CustomerMessage(Static):
@@ -84,7 +84,7 @@ class AssistantMessage(Vertical):
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
-        reply = safe(result.reply)
+        reply = chat_markdown(result.reply)
         if note:
             reply = f"{reply}\n\n*{note}*"
         await self.markdown.update(reply)
@@ -95,7 +95,7 @@ class AssistantMessage(Vertical):
 
     async def finish_stored(self, reply: str, provenance: str | None, reason: str | None) -> None:
         """A reply loaded from the database when a session is resumed."""
-        await self.markdown.update(safe(reply))
+        await self.markdown.update(chat_markdown(reply))
         self.query_one(ProvenanceBadge).set_provenance(provenance, reason)
         self.remove_class("streaming")
 
