@@ -93,3 +93,8 @@ def test_every_flow_has_a_handler_and_prompts_exist() -> None:
             assert any(k.startswith(f"{spec.name}.confirm") for k in en), spec.name
         if spec.requires.get("refuse"):
             assert spec.requires["refuse"] in en
+
+
+def test_fired_rules_are_reported(bot: Any) -> None:
+    r = bot.turn("s", "hello", customer="2")
+    assert "greet_by_name" in r.rules and "vip_free_return_shipping" in r.rules

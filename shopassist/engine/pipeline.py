@@ -205,6 +205,7 @@ class TurnPipeline:
             channel=channel,
             resolved=decision.resolved,
             latency_ms=round((time.perf_counter() - start) * 1000, 3),
+            rules=decision.rules_fired,
         )
 
     # --- generate and verify ------------------------------------------------------------------

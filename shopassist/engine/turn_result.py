@@ -70,6 +70,7 @@ class TurnResult(BaseModel):
     # for fallbacks and hand-offs, None while a flow is still collecting information.
     resolved: bool | None = None
     latency_ms: float = 0.0  # the whole turn, record included
+    rules: list[str] = Field(default_factory=list)  # business rules that fired (rules.toml names)
 
 
 # --- Agent-assist, history and session listings (added by the dialogue engine) ---
