@@ -479,8 +479,8 @@ def test_missing_index_is_rebuilt_on_demand(shop: sqlite_utils.Database) -> None
     shop.execute("drop table products_fts")
     shop.execute("drop table faqs_fts")
     shop.conn.commit()
-    assert titles(search_products(shop, "aerobuds"))[0] == "AeroBuds Pro"
     assert search_faqs(shop, "refund")[0].key == "returns-window"
+    assert titles(search_products(shop, "aerobuds"))[0] == "AeroBuds Pro"
 
 
 def test_get_product_returns_variants_specs_and_tags(shop: sqlite_utils.Database) -> None:

@@ -1,13 +1,14 @@
 """Product and FAQ search: the library API the engine and the CLI call.
 
-A query runs in up to three steps, each cheap at 100k products:
+A query runs in up to four steps, each cheap at 100k products (docs/search.md):
 
 1. Exact SKU look-up for chunks that look like one (an index probe).
 2. FTS5 with every query token required (AND). Each token is OR-ed with its typo
    corrections, found with rapidfuzz in a vocabulary of product-name words that is
    loaded once per index version, never by scanning the catalog.
-3. If that found fewer than ``limit``, the same tokens OR-ed; those partial matches
-   score half, so a product matching everything usually stays on top.
+3. Only if that found nothing: a relaxed AND (see :func:`_relaxed`).
+4. If there are still fewer than ``limit``, the tokens OR-ed, in the name columns only;
+   those partial matches score half, so a product matching everything stays on top.
 
 Scores are ``-bm25`` (higher is better; title weighted highest, see search_index), an
 exact SKU ranks above every text match. Every hit carries a citable ``source_id`` and the
@@ -332,7 +333,7 @@ def _or_units(groups: Sequence[_Group], vocab: Vocabulary) -> list[_Unit]:
     units: list[_Unit] = []
     df = vocab.doc_freq
     for g in groups:
-        if g.token.kind == "cjk" and len(g.token.terms) > 1:
+        if g.token.kind == "cjk":
             # A partial Chinese match: any of the bigrams ("无线耳机" ~ "无线降噪耳机").
             units.extend(_Unit(f'"{t}"', df.get(t, 0)) for t in g.token.terms)
         elif g.token.kind == "word":
@@ -573,7 +574,7 @@ def search_products(
     parsed = parse_query(query)
     if parsed.empty:
         return []
-    if not _has_fts(db):
+    if not _has_table(db, "products_fts"):
         ensure_search_index(db)
     vocab = product_vocabulary(db)
     where, fparams = filters.sql("products_fts.rowid")
@@ -606,11 +607,9 @@ def _partial_budget(vocab: Vocabulary) -> int:
     return max(1500, vocab.documents // 60)
 
 
-def _has_fts(db: sqlite_utils.Database) -> bool:
-    # One cheap catalog probe; databases opened through open_db always have it.
-    return (
-        db.execute("select 1 from sqlite_master where name = 'products_fts'").fetchone() is not None
-    )
+def _has_table(db: sqlite_utils.Database, name: str) -> bool:
+    # One cheap catalog probe; databases opened through open_db always have the indexes.
+    return db.execute("select 1 from sqlite_master where name = ?", [name]).fetchone() is not None
 
 
 def _exact_skus(
@@ -944,7 +943,7 @@ def search_faqs(
     found: dict[int, tuple[float, MatchKind]] = {}
     groups: list[_Group] = []
     if parsed.tokens:
-        if not _has_fts(db):
+        if not _has_table(db, "faqs_fts"):
             ensure_search_index(db)
         vocab = faq_vocabulary(db)
         sql = (
