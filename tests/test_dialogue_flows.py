@@ -289,3 +289,10 @@ def test_out_of_scope_twice_offers_human(bot: Any) -> None:
     assert r.action == "fallback.offer_human"
     r = bot.turn("s", "hello")
     assert r.state["failures"] == 0
+
+
+def test_cancellation_fee_for_own_order_only(bot: Any) -> None:
+    r = bot.turn("s", "what is the cancellation fee for order 10022?", customer="1")
+    assert "If you cancel order 10022 now, the fee is $4.90." in r.reply
+    r = bot.turn("t", "what is the cancellation fee for order 10026?", customer="1")  # Cy's
+    assert "10026" not in r.reply and not [s for s in r.sources if s.kind == "order"]

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shopassist.engine.dialogue import formatting as fmt
-from shopassist.engine.dialogue.flows import FlowContext, handler
+from shopassist.engine.dialogue.access import check_order_access
+from shopassist.engine.dialogue.actions import cancellation_fee_cents
+from shopassist.engine.dialogue.flows import FlowContext, handler, order_source
 from shopassist.engine.dialogue.handoff import build_handoff_summary
 from shopassist.engine.dialogue.outcome import LowStock, Outcome
 from shopassist.engine.dialogue.rules import rule_param
@@ -359,6 +361,25 @@ def cancellation_fee(ctx: FlowContext, out: Outcome) -> Outcome:
     )
     if "free_cancellation" in ctx.flags:
         out.say("fee.vip")
+    entity = ctx.nlu.first("order_number")
+    if entity is not None and ctx.state.verified:
+        # Only for the customer's own order; otherwise the general policy is the answer,
+        # worded the same whether or not the order exists.
+        access = check_order_access(ctx.db, ctx.state, str(entity.value or entity.text), ctx.claim)
+        order = access.order
+        if (
+            access.status == "granted"
+            and order is not None
+            and order["status"] in p.get("cancellable_statuses", [])
+        ):
+            osid = f"order:{order['number']}"
+            out.source(order_source(order))
+            fee = cancellation_fee_cents(order, ctx.flags, p)
+            out.say(
+                "fee.order",
+                order_number=out.fact("order.number", order["number"], osid),
+                fee=out.fact("cancel.fee", fmt.money(fee, order["currency"]), sid),
+            )
     return out
 
 
