@@ -21,6 +21,7 @@ from shopassist.engine.nlu.sentiment import analyse_sentiment
         ("订单到哪了", "neutral"),
         ("thanks 👍", "positive"),
         ("😡", "negative"),
+        ("WHERE IS MY REFUND???", "negative"),
     ],
 )
 def test_sentiment_labels(text: str, label: str) -> None:

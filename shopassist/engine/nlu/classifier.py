@@ -23,6 +23,7 @@ class TrainConfig:
     # Extra epochs over all data after the held-out split has fixed the temperature.
     final_epochs: int = 3
     batch_size: int = 256
+    out_of_scope_weight: float = 2.0
     seed: int = 13
 
 
@@ -98,6 +99,7 @@ def train_softmax(
     rows: np.ndarray | None = None,
     init: tuple[np.ndarray, np.ndarray] | None = None,
     epochs: int | None = None,
+    class_weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return (weights (n_cols, n_classes), bias (n_classes,)) minimising L2-regularised NLL.
 
@@ -108,7 +110,8 @@ def train_softmax(
     reproducible to the byte.
 
     ``rows`` restricts training to those rows (the held-out split leaves the rest out);
-    ``init`` continues from earlier weights instead of zeros.
+    ``init`` continues from earlier weights instead of zeros. ``class_weight`` scales the
+    (otherwise balanced) weight of each class.
     """
     if init is not None:
         weights, bias = init[0].copy(), init[1].copy()
@@ -121,7 +124,10 @@ def train_softmax(
         return weights, bias
     # Class-balanced sample weights, so a big intent file does not drown a small one.
     counts = np.bincount(y[use], minlength=n_classes).astype(np.float32)
-    sample_w = (n / (n_classes * np.maximum(counts, 1.0)))[y].astype(np.float32)
+    per_class = n / (n_classes * np.maximum(counts, 1.0))
+    if class_weight is not None:
+        per_class = per_class * class_weight
+    sample_w = per_class[y].astype(np.float32)
     m_w = np.zeros_like(weights)
     v_w = np.zeros_like(weights)
     m_b = np.zeros_like(bias)

@@ -24,7 +24,12 @@ import numpy as np
 from shopassist.config import user_data_dir
 from shopassist.engine.nlu.classifier import TrainConfig, fit_temperature, softmax, train_softmax
 from shopassist.engine.nlu.features import FeatureConfig, GramHasher, Vectoriser
-from shopassist.engine.nlu.training_data import Example, data_fingerprint, load_examples
+from shopassist.engine.nlu.training_data import (
+    OUT_OF_SCOPE,
+    Example,
+    data_fingerprint,
+    load_examples,
+)
 
 FORMAT_VERSION = 2
 # Bump when training or feature code changes in a way that changes the model.
@@ -202,8 +207,13 @@ def train_model(
     accuracy = float("nan")
     per_language: dict[str, float] = {}
     n_classes = len(labels)
+    class_weight = np.ones(n_classes, dtype=np.float32)
+    if OUT_OF_SCOPE in index:
+        # "Anything else" is far more varied than any one intent; a balanced share
+        # under-weights it, and out-of-scope messages then leak into real intents.
+        class_weight[index[OUT_OF_SCOPE]] = train.out_of_scope_weight
     if held.size:
-        w, b = train_softmax(x, y, n_classes, train, rows=tr)
+        w, b = train_softmax(x, y, n_classes, train, rows=tr, class_weight=class_weight)
         logits = x.take(held).dot(w) + b
         temperature = fit_temperature(logits, y[held])
         predicted = logits.argmax(axis=1)
@@ -212,9 +222,17 @@ def train_model(
             mask = np.array([examples[i].language == lang for i in held])
             if mask.any():
                 per_language[lang] = float(np.mean(predicted[mask] == y[held][mask]))
-        w, b = train_softmax(x, y, n_classes, train, init=(w, b), epochs=train.final_epochs)
+        w, b = train_softmax(
+            x,
+            y,
+            n_classes,
+            train,
+            init=(w, b),
+            epochs=train.final_epochs,
+            class_weight=class_weight,
+        )
     else:
-        w, b = train_softmax(x, y, n_classes, train)
+        w, b = train_softmax(x, y, n_classes, train, class_weight=class_weight)
     key = model_key(examples, features, train)
     meta = {
         "key": key,

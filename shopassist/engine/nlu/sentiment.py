@@ -32,7 +32,8 @@ _TOKEN = re.compile(
 )
 _CAPS_WORD = re.compile(r"\b[A-Z]{3,}\b")
 _WORDS = re.compile(r"\b[A-Za-z]{3,}\b")
-_EXCLAIM = re.compile(r"[!！]{2,}")
+# "!!" and "???" (repeated question marks read as impatience, not curiosity).
+_EXCLAIM = re.compile(r"[!！]{2,}|[?？]{3,}|[!！][?？]|[?？][!！]")
 
 
 def _read_pairs(name: str) -> dict[str, float]:
@@ -171,7 +172,7 @@ class SentimentAnalyser:
         shouting = len(words) >= 2 and caps / len(words) >= 0.6
         exclaims = len(_EXCLAIM.findall(text))
         if shouting:
-            total = total * 1.4 if hits else total - 1.5
+            total = total * 1.4 - 1.0 if hits else total - 1.5
         if exclaims:
             total *= 1.0 + 0.15 * min(exclaims, 3)
             if not hits and not shouting:
