@@ -217,3 +217,21 @@ async def test_chinese_and_emoji_on_the_real_engine(
         await say(app, pilot, "你好，我的订单10023到哪了？😀")
         assert app.query_one(CustomerMessage).message == "你好，我的订单10023到哪了？😀"
         assert app.last_result.language == "zh"
+
+
+async def test_status_line_and_stats_screen_from_chat(demo_db_path: Path) -> None:
+    from shopassist.tui.screens.stats import StatsScreen
+
+    app = ChatApp(opener(demo_db_path), autoload_llm=False, customer="4")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await say(app, pilot, "Where is my order 10023?")
+        status = str(app.query_one("#status").render())
+        assert "Olivia Martinez" in status and "✓" in status
+        await pilot.press("f3")
+        await settle(app, pilot)
+        assert isinstance(app.screen, StatsScreen)
+        assert app.screen.stats is not None and app.screen.stats.turns == 1
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, StatsScreen)

@@ -55,6 +55,7 @@ class ChatApp(ShopAssistApp):
         self._resume_last = resume_last and session_id is None
         self.busy = False
         self.last_result: Any = None
+        self.dialogue_state: dict[str, Any] = {}  # the dialogue state after the last turn
         self._cancel: threading.Event | None = None
         self._turn_token = 0
         self._pending: AssistantMessage | None = None
@@ -111,14 +112,19 @@ class ChatApp(ShopAssistApp):
             reply = AssistantMessage()
             await view.mount(reply)
             await reply.finish_stored(turn.reply, turn.provenance, turn.rejection_reason)
-        state = self.assistant.state(self.session_id)
-        self.query_one(InsightColumn).show_state(state)
+        self.dialogue_state = self.assistant.state(self.session_id)
+        self.query_one(InsightColumn).show_state(self.dialogue_state)
+        self.refresh_status()
         view.scroll_end(animate=False)
 
     def status_parts(self) -> list[tuple[str, str]]:
-        parts = [("session ", "dim"), (self.session_id or "…", "bold")]
-        parts += [("  customer ", "dim"), (self.customer or "anonymous", "bold"), ("  ", "")]
-        return parts + super().status_parts()
+        parts = [("session ", "dim"), (self.session_id or "…", "bold"), ("  customer ", "dim")]
+        state = self.dialogue_state
+        who = state.get("customer_name") or self.customer or "anonymous"
+        parts.append((str(who), "bold"))
+        if state.get("verified"):
+            parts.append((" ✓", "green"))
+        return [*parts, ("  ", "")] + super().status_parts()
 
     # --- sending and streaming --------------------------------------------------------------------
 
@@ -184,6 +190,8 @@ class ChatApp(ShopAssistApp):
             self._pending_customer.show_entities(result.nlu)
         self.query_one(InsightColumn).show_turn(result)
         self.last_result = result
+        self.dialogue_state = result.state
+        self.refresh_status()
         if result.handoff:
             summary = result.handoff_summary or "The conversation was handed to a human."
             await self._add_notice(f"Handed over to staff. {summary}", classes="handoff")
@@ -223,6 +231,7 @@ class ChatApp(ShopAssistApp):
             self.customer = customer or None
         self.session_id = self.assistant.new_session_id()
         self.last_result = None
+        self.dialogue_state = {}
         await self.query_one(ConversationView).remove_children()
         self.query_one(InsightColumn).clear()
         who = f" with customer {self.customer}" if self.customer else ""
