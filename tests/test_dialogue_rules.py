@@ -98,3 +98,15 @@ def test_every_flow_has_a_handler_and_prompts_exist() -> None:
 def test_fired_rules_are_reported(bot: Any) -> None:
     r = bot.turn("s", "hello", customer="2")
     assert "greet_by_name" in r.rules and "vip_free_return_shipping" in r.rules
+
+
+def test_frozen_clock_decides_the_return_window(bot: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from shopassist.engine.dialogue import clock
+
+    with clock.frozen(datetime.now(UTC) + timedelta(days=60)):
+        r = bot.turn("s", "I want to return order 10024", customer="1")  # delivered 5 days ago
+    assert r.action == "return.refused" and "30-day" in r.reply
+    r = bot.turn("t", "I want to return order 10024", customer="1")
+    assert r.state["step"] == "collect:reason"

@@ -6,9 +6,10 @@ every value a template shows comes from a fact, so the verifier can hold an LLM 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from shopassist.engine.dialogue import clock
 from shopassist.engine.dialogue import formatting as fmt
 from shopassist.engine.dialogue.flows import FlowContext, handler, order_source
 from shopassist.engine.dialogue.outcome import Outcome
@@ -40,7 +41,7 @@ def _policy_source(key: str) -> Source:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return clock.now()
 
 
 def cancellation_fee_cents(order: dict[str, Any], flags: set[str], policy: dict[str, Any]) -> int:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
+from shopassist.engine.dialogue import clock
 from shopassist.engine.dialogue import formatting as fmt
 from shopassist.engine.dialogue.access import check_order_access
 from shopassist.engine.dialogue.actions import cancellation_fee_cents
@@ -295,7 +295,7 @@ def recommendation(ctx: FlowContext, out: Outcome) -> Outcome:
 @handler("act", "promotions")
 def promotions(ctx: FlowContext, out: Outcome) -> Outcome:
     promos = _policy(ctx, out, "promotions", [])
-    today = datetime.now(UTC).date().isoformat()
+    today = clock.today().isoformat()
     live = [p for p in promos if str(p.get("valid_until", "9999")) >= today]
     out.action = "promotions.listed"
     if not live:
