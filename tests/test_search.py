@@ -240,6 +240,8 @@ def test_bad_options_are_clear_errors(shop: sqlite_utils.Database) -> None:
         ("sonqiue bassline", "BassLine Over-Ear Headphones"),
         ("trial hoody", "Trail Hoodie"),
         ("aerob", "AeroBuds Pro"),
+        ("air buds pro", "AeroBuds Pro"),
+        ("aero buds", "AeroBuds Pro"),
         ("ＡｅｒｏＢｕｄｓ", "AeroBuds Pro"),
         ("cafe creme", "Café Crème Mug"),
     ],

@@ -399,6 +399,28 @@ def _fts_rows(
     return []
 
 
+def _joined_words(groups: list[_Group], vocab: Vocabulary) -> list[_Group]:
+    """Merge two adjacent words that, written as one, are (close to) a known name word."""
+    out: list[_Group] = []
+    i = 0
+    while i < len(groups):
+        g = groups[i]
+        nxt = groups[i + 1] if i + 1 < len(groups) else None
+        if nxt is not None and g.token.kind == nxt.token.kind == "word":
+            a, b = g.token.text, nxt.token.text
+            joined = a + b
+            if joined.isalpha() and len(joined) <= 20:
+                names = ([joined] if joined in vocab.pool else []) + list(vocab.corrections(joined))
+                if names:
+                    token = QueryToken(joined, "word", (joined,))
+                    out.append(_Group(token, [f'"{a} {b}"', *(f'"{n}"' for n in names)]))
+                    i += 2
+                    continue
+        out.append(g)
+        i += 1
+    return out
+
+
 def _relaxed(
     db: sqlite_utils.Database,
     table: str,
@@ -408,13 +430,14 @@ def _relaxed(
 ) -> list[_Group] | None:
     """Looser groups for when no document has every token, or None if nothing changes.
 
-    Four relaxations, one extra query: a Chinese run need not be contiguous ("蓝牙耳机"
+    Five relaxations, one extra query: two words may be one ("air buds" for "AeroBuds");
+    a Chinese run need not be contiguous ("蓝牙耳机"
     becomes 蓝牙 AND 耳机, for "蓝牙降噪耳机"); a known word may be a typo of another
     known word; a token that matches nothing at all ("please", "asap") is dropped, since
     no document could ever satisfy it; and so is a bare number ("under 80" is a price,
     which the caller passes as ``max_price``, not a word to find).
     """
-    retry = _groups(parsed, vocab, correct_known=True)
+    retry = _joined_words(_groups(parsed, vocab, correct_known=True), vocab)
     for g in retry:
         terms = g.token.terms
         if g.token.kind == "cjk" and len(terms) >= 3:
@@ -809,7 +832,7 @@ def _hydrate(
                 brand=p["brand"],
                 category=p["category"],
                 category_zh=p["category_zh"],
-                score=round(score, 4),
+                score=score,
                 match=match,
                 snippet=snippet,
                 snippet_field=snippet_field,
@@ -984,7 +1007,7 @@ def search_faqs(
                 answer=r["answer"],
                 intent=r["intent"],
                 tags=r["tags"] or "",
-                score=round(score, 4),
+                score=score,
                 match=match,
                 snippet=snippet,
             )
