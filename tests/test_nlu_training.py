@@ -238,3 +238,24 @@ def test_targets_on_the_shared_datasets(shared_model: Path) -> None:
     assert orders.exact_match >= 0.98, orders.misses
     oos = evaluate_oos(understander, read_lines(DATASETS / "clinc150-oos-dev.txt"))
     assert oos.rejected >= 90, oos.accepted
+
+
+def test_cli_train_add_appends_and_retrains() -> None:
+    result = CliRunner().invoke(app, ["train", "--add", "yo where's my stuff at", "track_order"])
+    assert result.exit_code == 0, result.output
+    assert "Held-out accuracy" in result.output and "Trained on" in result.output
+    user_file = user_training_dir() / "en" / "track_order.txt"
+    assert user_file.read_text(encoding="utf-8") == "yo where's my stuff at\n"
+    assert any(ex.source == "user" for ex in load_examples())
+
+
+@pytest.mark.parametrize("command", [["nlu"], ["train"], ["eval", "nlu"]])
+def test_nlu_commands_have_help(command: list[str]) -> None:
+    result = CliRunner().invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.output and len(result.output.splitlines()) > 5
+
+
+def test_cli_nlu_needs_a_message() -> None:
+    result = CliRunner().invoke(app, ["nlu"])
+    assert result.exit_code == 2 and "--jsonl" in result.output
