@@ -193,3 +193,15 @@ def test_a_reason_that_sounds_like_another_request_is_still_the_reason(
     nlu.force("change_order", 0.93)
     r = bot.turn("s", "wrong size, I need to change it")
     assert r.state["flow"] == "get_refund" and r.state["slots"]["reason"].startswith("wrong size")
+
+
+def test_unplaced_messages_read_in_context(bot: Any, nlu: KeywordNLU) -> None:
+    bot.turn("s", "do you have audio products?")
+    nlu.force("out_of_scope", 0.9)
+    r = bot.turn("s", "and the first one?")
+    assert r.action == "product.shown"
+    nlu.force("out_of_scope", 0.5)
+    r = bot.turn("t", "what on earth happened to order 10023??", customer="1")
+    assert r.action == "order.tracked"
+    nlu.force("out_of_scope", 0.9)
+    assert bot.turn("u", "order 10023 is a gift, what's the weather?").action == "fallback"

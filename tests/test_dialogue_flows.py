@@ -161,7 +161,7 @@ def test_return_asks_reason_then_creates_rma(bot: Any, shop: sqlite_utils.Databa
 
 def test_return_outside_window_is_refused(bot: Any, shop: sqlite_utils.Database) -> None:
     r = bot.turn("s", "return order 10027", customer="1")
-    assert r.action == "return.refused" and "30-day" in r.reply
+    assert r.action == "return.refused" and "within 30 days" in r.reply
     assert shop.execute("select count(*) from returns").fetchone()[0] == 0
 
 

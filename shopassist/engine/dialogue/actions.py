@@ -414,9 +414,11 @@ def _return_items(order: dict[str, Any]) -> list[dict[str, Any]]:
 def refund_confirm(ctx: FlowContext, out: Outcome) -> Outcome:
     order = ctx.order
     values = order_basics(ctx, out)
+    titles = fmt.list_join([i["title"] for i in _return_items(order)], ctx.language)
     items = (
-        fmt.list_join([i["title"] for i in _return_items(order)], ctx.language)
-        or values["order_number"]
+        out.fact("order.items", titles, f"order:{order['number']}")
+        if titles
+        else values["order_number"]
     )
     out.say("get_refund.confirm", **values, items=items, reason=ctx.state.slots.get("reason", ""))
     if _free_return(ctx):
@@ -550,5 +552,10 @@ def invoice(ctx: FlowContext, out: Outcome) -> Outcome:
         invoice_date=out.fact(
             "order.invoice_date", fmt.day(order.get("paid_at") or order.get("placed_at")), sid
         ),
-        invoice_where=fmt.localised(inv, "where", ctx.language) or "",
+        invoice_where=out.fact(
+            "policy.invoice_where",
+            fmt.localised(inv, "where", ctx.language) or "",
+            "policy:invoices",
+            required=False,
+        ),
     )

@@ -30,6 +30,8 @@ FREE_TEXT_MAX = 300
 # An intent this sure, about another task, interrupts a question we asked.
 SWITCH_CONFIDENCE = 0.85
 FREE_TEXT_SWITCH_CONFIDENCE = 0.97
+# Below this, an out_of_scope message carrying an order number is taken as "track it".
+UNPLACED_ORDER_CONFIDENCE = 0.6
 # A question this sure, about information, is a digression even while we wait for free text.
 DIGRESSION_CONFIDENCE = 0.6
 
@@ -81,7 +83,7 @@ class DialogueManager:
                 intent = options[0 if ordinal == "first" else 1]
             elif intent == "affirm":
                 intent = options[0]
-        ctx.intent = intent
+        ctx.intent = intent = self._in_context(ctx, intent)
 
         if matches(lex.cancel, text):
             if state.flow or state.suspended:
@@ -200,6 +202,25 @@ class DialogueManager:
         return out
 
     # --- slots ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _in_context(ctx: FlowContext, intent: str) -> str:
+        """Read a message the classifier could not place in the light of the conversation.
+
+        "How much is the first one?" right after a product list, or a message naming a
+        product, is about that product; an order number with nothing else understood
+        is most likely "where is it?".
+        """
+        if intent != "out_of_scope" or ctx.state.flow or ctx.nlu.clarify:
+            return intent
+        if ctx.product_ids:
+            return "product_info"
+        if (
+            ctx.nlu.first("order_number") is not None
+            and ctx.nlu.intent.confidence < UNPLACED_ORDER_CONFIDENCE
+        ):
+            return "track_order"
+        return intent
 
     @staticmethod
     def _is_yes(ctx: FlowContext) -> bool:
