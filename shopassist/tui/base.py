@@ -64,6 +64,8 @@ class ShopAssistApp(App[None]):
 
     def on_mount(self) -> None:
         self.engine_status = "loading…"
+        if self._autoload_llm:
+            self.llm_status = "waits for the engine"
         self._open_engine()
 
     @work(thread=True, exclusive=True, group="engine")

@@ -300,4 +300,4 @@ def _inline(text: str) -> str:
 
 
 def _quote(text: str) -> str:
-    return "\n".join("> " + line for line in safe(text).splitlines() or [""])
+    return "\n".join(("> " + line).rstrip() for line in chat_markdown(text).split("\n"))
