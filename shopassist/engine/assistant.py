@@ -37,12 +37,18 @@ class Assistant:
     """Runs turns, records them, and answers questions about stored conversations."""
 
     def __init__(
-        self, settings: Settings, db: sqlite_utils.Database, pipeline: TurnPipeline
+        self,
+        settings: Settings,
+        db: sqlite_utils.Database,
+        pipeline: TurnPipeline,
+        *,
+        owns_db: bool = False,
     ) -> None:
         self.settings = settings
         self.db = db
         self._pipeline = pipeline
         self._lock = threading.RLock()
+        self._owns_db = owns_db  # close() closes only a connection this object opened
 
     # --- construction -------------------------------------------------------------------
 
@@ -63,6 +69,7 @@ class Assistant:
         from shopassist.engine.pipeline import TurnPipeline
         from shopassist.kb.db import open_db
 
+        owns = not isinstance(db, sqlite_utils.Database)
         if db is None:
             kb = open_db(settings.db_path)
         elif isinstance(db, sqlite_utils.Database):
@@ -71,7 +78,7 @@ class Assistant:
             kb = open_db(db)
         backend = _resolve_backend(settings, llm)
         pipeline = TurnPipeline.build(kb, settings, backend=backend)
-        return cls(settings, kb, pipeline)
+        return cls(settings, kb, pipeline, owns_db=owns)
 
     # --- turns ----------------------------------------------------------------------------
 
@@ -199,7 +206,8 @@ class Assistant:
     def close(self) -> None:
         with self._lock:
             self._pipeline.close()
-            self.db.conn.close()
+            if self._owns_db:
+                self.db.conn.close()
 
     def __enter__(self) -> Assistant:
         return self
