@@ -164,23 +164,27 @@ class Assistant:
         """The stored turns of a session, oldest first (empty for an unknown session)."""
         from shopassist.kb import conversations
 
-        return [StoredTurn(**row) for row in conversations.list_turns(self.db, session_id)]
+        with self._lock:  # one connection: never read mid-way through another thread's turn
+            return [StoredTurn(**row) for row in conversations.list_turns(self.db, session_id)]
 
     def sessions(self, limit: int = 20) -> list[SessionInfo]:
         """Most recently active sessions first."""
         from shopassist.kb import conversations
 
-        return [SessionInfo(**row) for row in conversations.list_conversations(self.db, limit)]
+        with self._lock:
+            return [SessionInfo(**row) for row in conversations.list_conversations(self.db, limit)]
 
     def state(self, session_id: str) -> dict[str, Any]:
         """The persisted dialogue state of a session (``{}`` when unknown)."""
-        return self._pipeline.load_state(session_id).model_dump(mode="json")
+        with self._lock:
+            return self._pipeline.load_state(session_id).model_dump(mode="json")
 
     def handoff_summary(self, session_id: str) -> str | None:
         """The staff summary written when the session was handed to a human (or None)."""
         from shopassist.kb import conversations
 
-        return conversations.get_handoff_summary(self.db, session_id)
+        with self._lock:
+            return conversations.get_handoff_summary(self.db, session_id)
 
     # --- LLM ----------------------------------------------------------------------------------
 
