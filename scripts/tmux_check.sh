@@ -62,7 +62,7 @@ wait_for() {
 tmux new-session -d -s "$SESSION" -x 120 -y 40 \
     "$(printf '%q ' "${CMD[@]}") chat --no-llm --db $(printf '%q' "$DB"); echo EXITED \$?; sleep 60"
 
-wait_for "engine ready" 60
+wait_for "engine ready" 180  # the first run trains the intent model
 wait_for "New conversation" 10
 
 tmux send-keys -t "$SESSION" -l "Do you have wireless headphones under \$100?"
