@@ -42,6 +42,7 @@ _SKU_EDGE = re.compile(r"^[^\w]+|[^\w]+$")
 MAX_QUERY_CHARS = 500
 MAX_QUERY_TOKENS = 12
 MAX_TOKEN_CHARS = 40
+MAX_CODE_PARTS = 8
 
 TokenKind = Literal["word", "cjk", "code"]
 
@@ -219,6 +220,7 @@ def _parse_latin(
     parsed.words.update(parts)
     if len(parts) > 1 and (any(c.isdigit() for c in segment) or segment.isupper()):
         # A model number or SKU ("WH-1000XM5", "SON-ABP-BLK"): keep its parts together.
+        parts = parts[:MAX_CODE_PARTS]
         add(QueryToken("-".join(parts), "code", tuple(parts)), False)
         return
     for part in parts:
