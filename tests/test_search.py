@@ -556,6 +556,18 @@ def test_cli_search_no_results_and_hostile_text(shop_path: Path) -> None:
     assert code == 0 and isinstance(json.loads(out), list)
 
 
+def test_cli_table_shows_markup_like_text_literally(shop_path: Path) -> None:
+    kb = open_db(shop_path)
+    kb.execute("update products set title = 'Trail Hoodie [/] [bold]' where id = 3")
+    kb.conn.commit()
+    index_products(kb, [3])
+    kb.conn.close()
+    code, out, _ = run_cli("search", "[/] hoodie [red]", "--db", str(shop_path))
+    assert code == 0 and "Trail Hoodie [/] [bold]" in out
+    code, out, _ = run_cli("search-faq", "[/] refund", "--db", str(shop_path))
+    assert code == 0 and "faq:returns-window:en" in out
+
+
 def test_cli_search_errors(shop_path: Path) -> None:
     code, _, err = run_cli("search", "x", "--category", "garden", "--db", str(shop_path))
     assert code == 1 and "no category matches 'garden'" in err and "Headphones" in err

@@ -95,17 +95,16 @@ def _search_faqs(query: str, *, json_output: bool, limit: int, lang: str | None,
         console.print(f"No FAQ entry matches {query!r}.", highlight=False, markup=False)
         return
     from rich.table import Table
-    from rich.text import Text
 
-    table = Table(title=f"FAQ matches for {query[:60]!r}", title_justify="left")
+    table = Table(title=_plain(f"FAQ matches for {query[:60]!r}"), title_justify="left")
     table.add_column("#", justify="right", style="dim")
     table.add_column("Source", style="cyan", no_wrap=True)
     table.add_column("Question / answer")
     table.add_column("Score", justify="right")
     for rank, hit in enumerate(hits, 1):
-        cell = Text(hit.question, style="bold")
-        cell.append("\n" + hit.snippet, style="")
-        table.add_row(str(rank), hit.source_id, cell, f"{hit.score:.2f}")
+        cell = _plain(hit.question, style="bold")
+        cell.append("\n").append_text(_plain(hit.snippet))
+        table.add_row(str(rank), _plain(hit.source_id), cell, f"{hit.score:.2f}")
     console.print(table)
 
 
@@ -136,6 +135,19 @@ def _product_json(hit: Any) -> dict[str, Any]:
     }
 
 
+def _plain(text: str | None, style: str = "") -> Any:
+    """Catalog and query text as literal rich Text: no markup, no terminal controls.
+
+    A query or a product title containing "[/]" would otherwise be read as rich markup
+    and crash the table.
+    """
+    from rich.text import Text
+
+    from shopassist.safe_text import strip_controls
+
+    return Text(strip_controls(text or "").replace("\n", " "), style=style)
+
+
 def _print_json(data: list[dict[str, Any]]) -> None:
     # Plain stdout, not rich: JSON must stay byte-exact for scripts.
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -145,7 +157,7 @@ def _product_table(hits: list[Any], query: str) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"Products matching {query[:60]!r}", title_justify="left")
+    table = Table(title=_plain(f"Products matching {query[:60]!r}"), title_justify="left")
     table.add_column("#", justify="right", style="dim")
     table.add_column("SKU", style="cyan", no_wrap=True)
     table.add_column("Product")
@@ -153,16 +165,16 @@ def _product_table(hits: list[Any], query: str) -> None:
     table.add_column("Stock", justify="right")
     table.add_column("Score", justify="right")
     for rank, hit in enumerate(hits, 1):
-        cell = Text(hit.title, style="bold")
+        cell = _plain(hit.title, style="bold")
         if hit.title_zh:
-            cell.append(f"  {hit.title_zh}", style="dim")
+            cell.append("  ").append_text(_plain(hit.title_zh, style="dim"))
         extra = " · ".join(x for x in (hit.brand, hit.category) if x)
         if extra:
-            cell.append(f"\n{extra}", style="dim")
+            cell.append("\n").append_text(_plain(extra, style="dim"))
         if hit.snippet:
-            cell.append(f"\n{hit.snippet}", style="italic")
+            cell.append("\n").append_text(_plain(hit.snippet, style="italic"))
         price = "—" if hit.min_price is None else f"{hit.min_price:,.2f} {hit.currency}"
         stock = Text(str(hit.total_stock), style="green" if hit.in_stock else "red")
-        sku = (hit.sku or "—") + (" ✓" if hit.variant_matched else "")
-        table.add_row(str(rank), sku, cell, price, stock, f"{hit.score:.2f}")
+        sku = _plain((hit.sku or "—") + (" ✓" if hit.variant_matched else ""))
+        table.add_row(str(rank), sku, cell, _plain(price), stock, f"{hit.score:.2f}")
     console.print(table)
