@@ -577,6 +577,8 @@ def test_cli_search_errors(shop_path: Path) -> None:
     assert code == 2
     code, _, err = run_cli("search-faq", "refund", "--lang", "fr", "--db", str(shop_path))
     assert code == 2 and "--lang" in err
+    code, _, err = run_cli("search", "x", "--category", "[/]", "--db", str(shop_path))
+    assert code == 1 and "no category matches '[/]'" in err
 
 
 def test_cli_search_faq(shop_path: Path) -> None:

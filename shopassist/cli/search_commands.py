@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from shopassist.cli.app import DbOption, JsonOption, app, console, fail, open_kb, settings_from
 
@@ -48,7 +49,10 @@ def search(
     if category is not None and not resolve_category(kb, category):
         known = [r[0] for r in kb.execute("select path from categories order by path").fetchall()]
         hint = f" Known categories: {', '.join(known[:15])}" + (" …" if len(known) > 15 else "")
-        fail(f"no category matches {category!r}." + (hint if known else " The catalog has none."))
+        message = f"no category matches {category!r}." + (
+            hint if known else " The catalog has none."
+        )
+        fail(escape(message))
     try:
         hits = search_products(
             kb, query, limit=limit, category=category, max_price=max_price, in_stock=in_stock
@@ -82,7 +86,7 @@ def _search_faqs(query: str, *, json_output: bool, limit: int, lang: str | None,
     from shopassist.kb.search import SearchError, search_faqs
 
     if lang is not None and lang not in ("en", "zh"):
-        fail(f"--lang must be 'en' or 'zh', not {lang!r}", code=2)
+        fail(escape(f"--lang must be 'en' or 'zh', not {lang!r}"), code=2)
     kb = open_kb(settings_from(db=db))
     try:
         hits = search_faqs(kb, query, language=lang, limit=limit)
