@@ -11,9 +11,24 @@ import sqlite_utils
 from shopassist.kb.db import open_db
 
 
+@pytest.fixture(scope="session")
+def shared_nlu_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One trained intent model for the whole run: training takes seconds, not milliseconds."""
+    return tmp_path_factory.mktemp("nlu-models")
+
+
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point every user-level path at a temp dir and drop SHOPASSIST_* from the environment."""
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    shared_nlu_models: Path,
+) -> Path:
+    """Point every user-level path at a temp dir and drop SHOPASSIST_* from the environment.
+
+    The trained intent model is shared (it is keyed by a hash of its training data, so a
+    test that adds examples gets its own); tests that need a private one override
+    SHOPASSIST_NLU_MODEL_DIR themselves.
+    """
     import os
 
     for key in list(os.environ):
@@ -24,6 +39,7 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("SHOPASSIST_NLU_MODEL_DIR", str(shared_nlu_models))
     return home
 
 
