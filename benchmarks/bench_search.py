@@ -28,7 +28,7 @@ from shopassist.kb.search_index import rebuild_product_index
 from shopassist.kb.text_tokens import parse_query
 
 DATA = Path(__file__).parent / ".data"
-GENERATOR_VERSION = "4"
+GENERATOR_VERSION = "5"
 TARGET_P95_MS = 10.0
 PASSES = 3
 
