@@ -303,3 +303,27 @@ def test_long_input_keeps_spans_valid(understander: Understander) -> None:
     order = result.first("order_number")
     assert order is not None and text[order.start : order.end] == "10023"
     assert result.intent.name == "track_order" or result.intent.confidence > 0
+
+
+def test_bare_identifier_reply_carries_no_intent(understander: Understander) -> None:
+    for text in ["it's 10096", "订单号是10096", "my email is jo@example.com"]:
+        result = understander.understand(text)
+        assert result.intent.name == "out_of_scope" and result.intent.confidence == 0.5, text
+        assert result.entities
+    assert understander.understand("cancel order 10096").intent.name == "cancel_order"
+
+
+def test_catalog_product_rules_out_out_of_scope(
+    model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shopassist.engine.nlu.gazetteer import Gazetteer, ProductRecord
+
+    monkeypatch.setenv("SHOPASSIST_NLU_MODEL_DIR", str(model_dir))
+    plain = Understander.load()
+    gazetteer = Gazetteer([ProductRecord(1, "Zorblax Quantum Widget", None, "Zorblax")])
+    with_catalog = Understander.load(gazetteer=gazetteer)
+    text = "tell me about the zorblax quantum widget"
+    assert with_catalog.understand(text).intent.name != "out_of_scope"
+    assert with_catalog.understand(text).first("product") is not None
+    assert plain.understand("tell me about the roman empire").intent.name == "out_of_scope"
+    assert with_catalog.understand("tell me about the roman empire").intent.name == "out_of_scope"

@@ -107,7 +107,9 @@ def _order_candidates(text: str) -> list[Candidate]:
             ):
                 continue
             out.append(Candidate("order_number", _digits(m.group("num")), start, end, conf))
-    if _ORDER_CONTEXT.search(text):
+    # A bare long number counts when the message talks about orders, or is a short reply
+    # ("it's 10096") to "what is your order number?".
+    if _ORDER_CONTEXT.search(text) or len(text.split()) <= 4:
         for m in _BARE_NUMBER.finditer(text):
             number = m.group("num")
             if 1900 <= int(number[:4]) <= 2100 and len(number) == 4:

@@ -44,6 +44,7 @@ CLARIFY_MIN_PAIR = 0.6  # together the two must hold most of the mass: both plau
 # Few known words and no strong opinion from the classifier: probably not about the shop.
 LOW_COVERAGE = 0.34
 LOW_COVERAGE_MAX_CONFIDENCE = 0.75
+BARE_REPLY_CONFIDENCE = 0.5
 
 _WORD = re.compile(r"[a-z]+")
 # Lone surrogates cannot be encoded as UTF-8 or JSON; replacing each with U+FFFD keeps
@@ -78,6 +79,39 @@ def _db_key(db: Any) -> tuple[str, Any]:
     except Exception:
         stamp = None
     return str(path), tuple(stamp) if stamp else None
+
+
+_IDENTIFIERS = frozenset({"order_number", "invoice_number", "email", "phone"})
+_REPLY_WORD = re.compile(r"[a-z']+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+@lru_cache(maxsize=1)
+def _reply_fillers() -> frozenset[str]:
+    path = Path(__file__).parent / "data" / "lexicon" / "reply_fillers.txt"
+    return frozenset(
+        line.strip().lower()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+
+
+def is_bare_reply(text: str, entities: list[Entity]) -> bool:
+    """Only an identifier and filler words ("it's 10096"): an answer, not a request."""
+    ids = [e for e in entities if e.type in _IDENTIFIERS]
+    if not ids or len(text) > 80:
+        return False
+    rest = text
+    for e in sorted(ids, key=lambda e: -e.start):
+        rest = rest[: e.start] + " " + rest[e.end :]
+    fillers = _reply_fillers()
+    return all(w in fillers for w in _REPLY_WORD.findall(rest.lower()))
+
+
+_EVIDENCE = {"product": 0.75, "sku": 0.75, "order_number": 0.9, "invoice_number": 0.9}
+
+
+def _shop_evidence(entities: list[Entity]) -> bool:
+    return any(e.confidence >= _EVIDENCE.get(e.type, 2.0) for e in entities)
 
 
 def catalog_vocabularies(db: Any) -> tuple[Gazetteer, OptionVocabulary]:
@@ -157,13 +191,17 @@ class Understander:
         if not text.strip():
             return self._empty(text, default)
         language = self._safe(lambda: detect_language(text[:2000], default), default)
+        entities = self._safe(lambda: self.entities(text, today), [])
         try:
             probs, coverage = self.model.probabilities(text)
-            intent, ranking, clarify = self.decide(probs, coverage)
+            intent, ranking, clarify = self.decide(probs, coverage, _shop_evidence(entities))
+            if is_bare_reply(text, entities):
+                # The classifier's guess for "it's 10096" is noise; let the dialogue read
+                # the identifier against the question it asked.
+                intent, clarify = self._oos(BARE_REPLY_CONFIDENCE), None
         except Exception:  # pragma: no cover - a bug must not take the conversation down
             log.exception("intent classification failed")
             intent, ranking, clarify = self._oos(1.0), [self._oos(1.0)], None
-        entities = self._safe(lambda: self.entities(text, today), [])
         sentiment = self._safe(
             lambda: self.sentiment.analyse(text), Sentiment(label="neutral", score=0.0)
         )
@@ -189,10 +227,23 @@ class Understander:
         return [c.to_entity(text) for c in resolve_overlaps(candidates)]
 
     def decide(
-        self, probs: np.ndarray, coverage: float
+        self, probs: np.ndarray, coverage: float, shop_evidence: bool = False
     ) -> tuple[IntentScore, list[IntentScore], list[str] | None]:
-        """Top intent, ranking and clarification pair from calibrated probabilities."""
+        """Top intent, ranking and clarification pair from calibrated probabilities.
+
+        ``shop_evidence`` (a catalog product, SKU or keyword-backed order/invoice number in
+        the message) rules out out_of_scope: the classifier cannot know the catalog's
+        names, but a message naming one of our products or orders is about the shop. The
+        other intents are then renormalised and judged by the same threshold.
+        """
         labels = self.model.labels
+        if shop_evidence and self._oos_index is not None:
+            rest = 1.0 - float(probs[self._oos_index])
+            if rest > 1e-6:
+                probs = probs.copy()
+                probs[self._oos_index] = 0.0
+                probs /= rest
+            coverage = 1.0
         order = np.argsort(-probs, kind="stable")[:RANKING_SIZE]
         ranking = [IntentScore(name=labels[i], confidence=round(float(probs[i]), 4)) for i in order]
         best = ranking[0]
