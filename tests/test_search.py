@@ -286,6 +286,13 @@ def test_chinese_words_need_not_be_adjacent(shop: sqlite_utils.Database) -> None
     assert (hits[0].title, hits[0].match) == ("AeroBuds Pro", "all")
 
 
+def test_have_before_a_product_is_not_part_of_its_name(shop: sqlite_utils.Database) -> None:
+    # 有 is kept in 有线 (wired), so "有耳机" is first searched as written, then relaxed.
+    hits = search_products(shop, "有耳机吗？")
+    assert {h.title for h in hits} == {"AeroBuds Pro", "BassLine Over-Ear Headphones"}
+    assert {h.match for h in hits} == {"all"}
+
+
 def test_prices_and_unknown_words_do_not_block_a_match(shop: sqlite_utils.Database) -> None:
     hits = search_products(shop, "any wireless charging pad under 30 pls asap")
     assert (hits[0].title, hits[0].match) == ("Wireless Charging Pad", "all")

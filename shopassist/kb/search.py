@@ -440,9 +440,11 @@ def _relaxed(
     retry = _joined_words(_groups(parsed, vocab, correct_known=True), vocab)
     for g in retry:
         terms = g.token.terms
-        if g.token.kind == "cjk" and len(terms) >= 3:
-            # Non-overlapping bigrams, plus the last one for an odd-length run.
+        if g.token.kind == "cjk" and len(terms) >= 2:
+            # Non-overlapping bigrams, plus the last one for an odd-length run; bigrams
+            # no name contains are left out ("有耳机" keeps 耳机: 有 is a verb here).
             picks = list(dict.fromkeys([*terms[::2], terms[-1]]))
+            picks = [t for t in picks if vocab.doc_freq.get(t, 0) > 0] or picks
             g.alternatives = ["(" + " AND ".join(f'"{t}"' for t in picks) + ")"]
     exists = f"select 1 from {table} where {table} match ? limit 1"
     kept = [
