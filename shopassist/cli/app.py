@@ -12,6 +12,7 @@ from typing import Annotated, NoReturn
 import sqlite_utils
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from shopassist.config import ConfigError, Settings, load_settings
 
@@ -47,7 +48,8 @@ CustomerOption = Annotated[
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print a specific error to stderr and exit non-zero."""
-    err_console.print(f"[bold red]Error:[/] {message}", highlight=False, markup=True)
+    # The message may quote user input ("[/]" in a query): escape it, or Rich would parse it.
+    err_console.print(f"[bold red]Error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 

@@ -6,7 +6,6 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from shopassist.cli.app import DbOption, JsonOption, app, console, fail, open_kb, settings_from
 
@@ -52,7 +51,7 @@ def search(
         message = f"no category matches {category!r}." + (
             hint if known else " The catalog has none."
         )
-        fail(escape(message))
+        fail(message)
     try:
         hits = search_products(
             kb, query, limit=limit, category=category, max_price=max_price, in_stock=in_stock
@@ -86,7 +85,7 @@ def _search_faqs(query: str, *, json_output: bool, limit: int, lang: str | None,
     from shopassist.kb.search import SearchError, search_faqs
 
     if lang is not None and lang not in ("en", "zh"):
-        fail(escape(f"--lang must be 'en' or 'zh', not {lang!r}"), code=2)
+        fail(f"--lang must be 'en' or 'zh', not {lang!r}", code=2)
     kb = open_kb(settings_from(db=db))
     try:
         hits = search_faqs(kb, query, language=lang, limit=limit)
