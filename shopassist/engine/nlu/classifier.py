@@ -17,11 +17,11 @@ from shopassist.engine.nlu.features import CSR
 
 @dataclass(frozen=True)
 class TrainConfig:
-    l2: float = 1e-4
+    l2: float = 1e-5
     learning_rate: float = 0.05
-    epochs: int = 8
+    epochs: int = 6
     # Extra epochs over all data after the held-out split has fixed the temperature.
-    final_epochs: int = 3
+    final_epochs: int = 2
     batch_size: int = 256
     out_of_scope_weight: float = 2.0
     seed: int = 13
