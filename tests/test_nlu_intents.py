@@ -327,3 +327,23 @@ def test_catalog_product_rules_out_out_of_scope(
     assert with_catalog.understand(text).first("product") is not None
     assert plain.understand("tell me about the roman empire").intent.name == "out_of_scope"
     assert with_catalog.understand("tell me about the roman empire").intent.name == "out_of_scope"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "entity"),
+    [
+        ("我要退货 order 10023", "get_refund", "order_number"),
+        ("can I get a 发票 for order 10023", "get_invoice", "order_number"),
+        ("帮我转人工 please", "contact_human_agent", None),
+        ("refund 到账了吗", "track_refund", None),
+    ],
+)
+def test_mixed_language_messages(
+    understander: Understander, text: str, intent: str, entity: str | None
+) -> None:
+    result = understander.understand(text)
+    assert result.language == "mixed"
+    assert result.intent.name == intent
+    if entity is not None:
+        found = result.first(entity)
+        assert found is not None and text[found.start : found.end] == found.text
