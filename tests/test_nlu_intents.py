@@ -295,6 +295,7 @@ def test_blank_and_emoji_input_are_sensible(understander: Understander) -> None:
     angry = understander.understand("😡😡😡")
     assert angry.sentiment.label == "negative" and angry.language == "en"
     assert understander.understand(None).intent.name == "out_of_scope"  # type: ignore[arg-type]
+    assert understander.understand("[1, 2] ???").intent.name == "out_of_scope"
 
 
 def test_long_input_keeps_spans_valid(understander: Understander) -> None:

@@ -45,6 +45,7 @@ CLARIFY_MIN_PAIR = 0.6  # together the two must hold most of the mass: both plau
 LOW_COVERAGE = 0.34
 LOW_COVERAGE_MAX_CONFIDENCE = 0.75
 BARE_REPLY_CONFIDENCE = 0.5
+_LETTER = re.compile(r"[^\W\d_]")
 
 _WORD = re.compile(r"[a-z]+")
 # Lone surrogates cannot be encoded as UTF-8 or JSON; replacing each with U+FFFD keeps
@@ -195,7 +196,11 @@ class Understander:
         try:
             probs, coverage = self.model.probabilities(text)
             intent, ranking, clarify = self.decide(probs, coverage, _shop_evidence(entities))
-            if is_bare_reply(text, entities):
+            if not _LETTER.search(text[:2000]) and not is_bare_reply(text, entities):
+                # Digits, punctuation and emoji only ("[1,2]", "??", "👍"): the features
+                # see nothing but masked digits, so any intent would be a guess.
+                intent, clarify = self._oos(1.0), None
+            elif is_bare_reply(text, entities):
                 # The classifier's guess for "it's 10096" is noise; let the dialogue read
                 # the identifier against the question it asked.
                 intent, clarify = self._oos(BARE_REPLY_CONFIDENCE), None
