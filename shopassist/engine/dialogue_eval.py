@@ -33,7 +33,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -460,38 +460,18 @@ def _same(got: Any, wanted: Any) -> bool:
 
 @contextmanager
 def frozen_clock(now: datetime | None) -> Iterator[str]:
-    """Fix the engine's "now" for the suite, so window and fee checks do not drift.
+    """Fix the engine's "now" (``dialogue.clock``) for the run; yields a description.
 
-    The engine has no injectable clock yet: it reads ``datetime.now`` in
-    ``dialogue.actions._now`` (return windows, free-cancellation hours) and in
-    ``dialogue.info_actions`` (which promotions are live). Until it takes a clock, those
-    two module attributes are replaced for the duration of the run. Yields a description.
+    Return windows, free-cancellation hours and live promotions depend on the date, and
+    the demo orders are generated around a fixed day, so an unfrozen run would drift.
     """
     if now is None:
         yield "real clock"
         return
-    from shopassist.engine.dialogue import actions, info_actions
+    from shopassist.engine.dialogue import clock
 
-    # A time without a zone is UTC, like the demo data's timestamps.
-    fixed = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-
-    class _FrozenDateTime(datetime):
-        @classmethod
-        def now(cls, tz: Any = None) -> Any:
-            return fixed.astimezone(tz) if tz is not None else fixed.replace(tzinfo=None)
-
-    patched: list[tuple[Any, str, Any]] = []
-    if hasattr(actions, "_now"):
-        patched.append((actions, "_now", actions._now))
-        setattr(actions, "_now", lambda: fixed.replace(tzinfo=None))  # noqa: B010
-    if getattr(info_actions, "datetime", None) is datetime:
-        patched.append((info_actions, "datetime", datetime))
-        setattr(info_actions, "datetime", _FrozenDateTime)  # noqa: B010
-    try:
-        yield f"frozen at {now.isoformat()} ({len(patched)} engine clock(s) patched)"
-    finally:
-        for module, name, original in patched:
-            setattr(module, name, original)
+    with clock.frozen(now):
+        yield f"frozen at {clock.now().isoformat()}Z"
 
 
 # --- running ----------------------------------------------------------------------------------
