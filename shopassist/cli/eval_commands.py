@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from shopassist.cli.app import (
@@ -65,14 +66,14 @@ def _run(
         if quiet:
             return
         mark = "[green]pass[/]" if outcome.passed else "[red]FAIL[/]"
-        err_console.print(f"  {mark} {outcome.id}", highlight=False)
+        err_console.print(f"  {mark} {escape(outcome.id)}", highlight=False)
         if verbose:
             for turn in outcome.turns:
                 err_console.print(
-                    f"      [dim]{turn.index + 1}> {turn.user}\n"
+                    f"      [dim]{turn.index + 1}> {escape(turn.user)}\n"
                     f"         {turn.intent} ({turn.confidence:.2f}) · {turn.action or '-'} · "
                     f"{turn.provenance} · {turn.latency_ms:.1f} ms[/]\n"
-                    f"         {turn.reply}",
+                    f"         {escape(turn.reply)}",
                     markup=True,
                     highlight=False,
                 )
