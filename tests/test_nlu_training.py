@@ -220,6 +220,46 @@ def test_no_training_line_is_near_an_evaluation_text() -> None:
     assert not near, near[:5]
 
 
+# Words that carry no content: a shared run of these ("what do i need to do to") is just
+# English, while a shared run with content words is a paraphrase of someone else's sentence.
+_FUNCTION_WORDS = frozenset(
+    "i me my you your u we to do the a an of for with in on at from how can could would will "
+    "what where when is it be have has had need want like help please pls know dont don't i'd "
+    "i'm im and or that this there get see make about some any if by id".split()
+)
+
+
+@pytest.mark.skipif(not DATASETS.is_dir(), reason="shared datasets not present")
+def test_no_training_line_paraphrases_an_evaluation_text() -> None:
+    """Fuzzy ratio misses light edits ("Hi there! Could you help me see what hours I can
+    contact customer support?"). No training line may share a run of five words, two of
+    them content words, with an evaluation text."""
+    import re
+
+    word = re.compile(r"[a-z0-9']+")
+
+    def runs(text: str) -> set[tuple[str, ...]]:
+        w = word.findall(text.lower())
+        return {
+            tuple(w[i : i + 5])
+            for i in range(len(w) - 4)
+            if sum(t not in _FUNCTION_WORDS for t in w[i : i + 5]) >= 2
+        }
+
+    evaluation: set[tuple[str, ...]] = set()
+    for path in sorted(DATASETS.glob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                evaluation |= runs(row.get("text") or "")
+    for path in sorted(DATASETS.glob("*.txt")):
+        if not path.name.startswith("LICENSE"):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                evaluation |= runs(line)
+    assert evaluation
+    shared = [ex.text for ex in load_examples(include_user=False) if runs(ex.text) & evaluation]
+    assert not shared, shared[:10]
+
+
 @pytest.mark.skipif(not DATASETS.is_dir(), reason="shared datasets not present")
 def test_targets_on_the_shared_datasets(shared_model: Path) -> None:
     from shopassist.engine.nlu.evaluation import (
