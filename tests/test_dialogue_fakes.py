@@ -330,3 +330,68 @@ def make_assistant(
 
 def order_status(db: sqlite_utils.Database, number: str) -> str:
     return str(db.execute("select status from orders where number = ?", [number]).fetchone()[0])
+
+
+# --- a scripted NLU for the demo shop --------------------------------------------------------
+
+DEMO_NOW = datetime(2026, 11, 29, 9, 0)  # the demo shop's data is written around this moment
+
+
+class ScriptedNLU:
+    """Returns, for each message, exactly the understanding a test scripted for it.
+
+    Entities are given as (type, surface text, value); their spans are found in the
+    message. Unscripted messages are out_of_scope with low confidence. Used where a test
+    needs the real demo catalog but must not depend on the trained classifier.
+    """
+
+    def __init__(self) -> None:
+        self.script: dict[str, tuple[str, float, list[tuple[str, str, Any]]]] = {}
+        self.today: list[Any] = []
+
+    def say(
+        self, text: str, intent: str, confidence: float = 0.95, *entities: tuple[str, str, Any]
+    ) -> ScriptedNLU:
+        self.script[text] = (intent, confidence, list(entities))
+        return self
+
+    def intents(self) -> list[str]:
+        return sorted({intent for intent, _, _ in self.script.values()} | {"out_of_scope"})
+
+    def understand(self, text: str, today: Any = None) -> NLUResult:
+        self.today.append(today)
+        intent, conf, specs = self.script.get(text, ("out_of_scope", 0.3, []))
+        entities = []
+        for etype, surface, value in specs:
+            i = text.find(surface)
+            assert i >= 0, f"{surface!r} not in {text!r}"
+            meta = {"product_id": value} if etype == "product" else {}
+            entities.append(
+                Entity(
+                    type=etype,
+                    value=surface if etype == "product" else value,
+                    text=surface,
+                    start=i,
+                    end=i + len(surface),
+                    meta=meta,
+                )
+            )
+        language = "zh" if re.search(r"[\u4e00-\u9fff]", text) else "en"
+        return NLUResult(
+            text=text,
+            language=language,  # type: ignore[arg-type]
+            intent=IntentScore(name=intent, confidence=conf),
+            ranking=[IntentScore(name=intent, confidence=conf)],
+            entities=entities,
+            sentiment=Sentiment(label="neutral", score=0.0),
+        )
+
+
+def demo_assistant(db: sqlite_utils.Database, nlu: ScriptedNLU, now: datetime = DEMO_NOW) -> Any:
+    """An Assistant over the demo shop whose clock stands at ``now``."""
+    from shopassist.config import Settings
+    from shopassist.engine.assistant import Assistant
+    from shopassist.engine.pipeline import TurnPipeline
+
+    settings = Settings()
+    return Assistant(settings, db, TurnPipeline(db, settings, nlu, now=now))

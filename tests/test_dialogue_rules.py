@@ -56,7 +56,7 @@ def test_frustrated_customer_gets_apology_first_and_offer_of_human(bot: Any) -> 
 
 def test_low_stock_note(bot: Any) -> None:
     r = bot.turn("s", "how much are the aerobuds pro?")  # 3 in stock
-    assert "Only 3 left" in r.reply
+    assert "only 3 left" in r.reply
     r = bot.turn("t", "how much are the studio headphones?")  # 25 in stock
     assert "left of" not in r.reply
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import sqlite_utils
+from test_dialogue_fakes import DEMO_NOW
 
 from shopassist.config import Settings
 from shopassist.engine.assistant import Assistant
@@ -25,7 +26,8 @@ def demo_bot(demo_db: sqlite_utils.Database, models_dir: Path) -> Assistant:
 
     settings = Settings()
     understander = Understander.load(db=demo_db, settings=settings, models_directory=models_dir)
-    return Assistant(settings, demo_db, TurnPipeline(demo_db, settings, understander))
+    # The demo orders are dated around DEMO_NOW; a fixed clock keeps fees and windows stable.
+    return Assistant(settings, demo_db, TurnPipeline(demo_db, settings, understander, now=DEMO_NOW))
 
 
 def _order(db: sqlite_utils.Database, status: str) -> dict[str, Any]:

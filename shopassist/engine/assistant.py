@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -59,12 +60,15 @@ class Assistant:
         *,
         db: sqlite_utils.Database | Path | str | None = None,
         llm: Any = None,
+        now: datetime | None = None,
     ) -> Assistant:
         """Open the database, load understanding and (optionally) an LLM backend.
 
         ``llm``: ``None`` means template replies only; ``"auto"`` builds the backend the
         settings describe (``--model``, ``--llm-url``, or the bundled model; none with
         ``--no-llm``); anything else is used as an ``LLMBackend``.
+        ``now``: a fixed shop time for every turn (return windows, cancellation fees,
+        live promotions), so scripted conversations give the same answers on any day.
         """
         from shopassist.engine.pipeline import TurnPipeline
         from shopassist.kb.db import open_db
@@ -78,6 +82,8 @@ class Assistant:
             kb = open_db(db)
         backend = _resolve_backend(settings, llm)
         pipeline = TurnPipeline.build(kb, settings, backend=backend)
+        if now is not None:
+            pipeline.now = now
         return cls(settings, kb, pipeline, owns_db=owns)
 
     # --- turns ----------------------------------------------------------------------------
@@ -157,6 +163,25 @@ class Assistant:
             except LookupError as exc:
                 raise AssistantError(str(exc)) from exc
             self._pipeline.add_training_example(text, intent)
+
+    def intents(self) -> list[str]:
+        """The intent names the classifier knows, sorted (for the relabel picker).
+
+        Asked of the loaded classifier, so intents added by training show up; an
+        understander that cannot say falls back to the shipped intent list.
+        """
+        listed = getattr(self._pipeline.understander, "intents", None)
+        names: list[str] = []
+        if callable(listed):
+            try:
+                names = [str(n) for n in listed()]
+            except Exception:  # a model that cannot list its labels: use the shipped list
+                names = []
+        if not names:
+            from shopassist.engine.nlu.training_data import INTENTS
+
+            names = list(INTENTS)
+        return sorted(dict.fromkeys(names))
 
     # --- stored conversations ---------------------------------------------------------------
 

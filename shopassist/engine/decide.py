@@ -110,6 +110,8 @@ def decide(db: sqlite_utils.Database, inp: DecideInput) -> Decision:
         product_ids=inp.retrieval.product_ids,
         product_hits=inp.retrieval.product_hits,
         faq_hits=inp.retrieval.faq_hits,
+        product_request=inp.retrieval.request,
+        variant_found=inp.retrieval.variant_found,
         intent=nlu.intent.name,
         channel=inp.channel,
     )

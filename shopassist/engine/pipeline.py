@@ -6,16 +6,19 @@ together and times them. The turn is committed (record) before ``run_turn`` retu
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, Protocol
 
 import sqlite_utils
 
 from shopassist.config import Settings
 from shopassist.engine.decide import DecideInput, Decision, decide
+from shopassist.engine.dialogue import clock
 from shopassist.engine.dialogue.state import DialogueState
 from shopassist.engine.nlu.result import NLUResult
 from shopassist.engine.plan import ReplyPlan
@@ -59,11 +62,21 @@ class TurnPipeline:
         settings: Settings,
         understander: Understanding,
         backend: Any = None,
+        *,
+        now: datetime | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.understander = understander
         self.backend = backend
+        # A fixed "now" for every turn (evaluation, demos, tests); None is the real clock
+        # (or whatever clock.frozen() the caller set).
+        self.now = now
+        try:
+            params = inspect.signature(understander.understand).parameters
+        except (TypeError, ValueError):
+            params = {}  # type: ignore[assignment]
+        self._understand_takes_today = "today" in params
 
     @classmethod
     def build(
@@ -73,12 +86,13 @@ class TurnPipeline:
         *,
         backend: Any = None,
         understander: Understanding | None = None,
+        now: datetime | None = None,
     ) -> TurnPipeline:
         if understander is None:
             from shopassist.engine.nlu.understand import Understander
 
             understander = Understander.load(db=db, settings=settings)
-        return cls(db, settings, understander, backend)
+        return cls(db, settings, understander, backend, now=now)
 
     # --- state ------------------------------------------------------------------------------
 
@@ -120,6 +134,32 @@ class TurnPipeline:
         on_token: TokenCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> TurnResult:
+        with clock.frozen(self.now):
+            return self._run_turn(
+                session_id,
+                text,
+                customer=customer,
+                channel=channel,
+                on_token=on_token,
+                cancel=cancel,
+            )
+
+    def _understand(self, text: str) -> NLUResult:
+        if self._understand_takes_today:
+            # Relative dates ("yesterday") are read against the dialogue clock.
+            return self.understander.understand(text, today=clock.today())  # type: ignore[call-arg]
+        return self.understander.understand(text)
+
+    def _run_turn(
+        self,
+        session_id: str,
+        text: str,
+        *,
+        customer: str | int | None,
+        channel: str,
+        on_token: TokenCallback | None,
+        cancel: threading.Event | None,
+    ) -> TurnResult:
         start = time.perf_counter()
         timer = Timer()
         clean = clean_message(text if isinstance(text, str) else str(text or ""))
@@ -128,7 +168,7 @@ class TurnPipeline:
         turn_index = conversations.next_turn_index(self.db, session_id)
         try:
             with timer.stage("understand"):
-                nlu = self.understander.understand(clean)
+                nlu = self._understand(clean)
             with timer.stage("retrieve"):
                 retrieval = retrieve(
                     self.db,

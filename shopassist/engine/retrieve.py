@@ -13,11 +13,17 @@ import sqlite_utils
 from pydantic import BaseModel, ConfigDict, Field
 
 from shopassist.engine.dialogue.access import Claim, claim_from_message
+from shopassist.engine.dialogue.product_query import (
+    ProductRequest,
+    parse_request,
+    search_request,
+    variant_filter,
+)
 from shopassist.engine.dialogue.references import resolve_product_ids
 from shopassist.engine.dialogue.state import DialogueState
 from shopassist.engine.nlu.result import NLUResult
 from shopassist.engine.turn_result import Source
-from shopassist.kb.search import FaqHit, ProductHit, search_faqs, search_products
+from shopassist.kb.search import FaqHit, ProductHit, search_faqs
 
 PRODUCT_INTENTS = frozenset({"product_search", "product_info", "product_compare", "recommendation"})
 FAQ_INTENTS = frozenset(
@@ -38,6 +44,9 @@ FAQ_INTENTS = frozenset(
     }
 )
 PRODUCT_LIMIT = 5
+# Below this the classifier is guessing; a message naming a kind of product ("卫衣") is
+# then searched as a product question too.
+UNSURE_CONFIDENCE = 0.6
 FAQ_LIMIT = 3
 
 
@@ -55,6 +64,10 @@ class Retrieval(BaseModel):
     product_hits: list[ProductHit] = Field(default_factory=list)
     faq_hits: list[FaqHit] = Field(default_factory=list)
     claim: Claim = Field(default_factory=Claim)
+    # What a product question asked for (kind, price, colour, size), and whether any hit
+    # has a variant in the colour/size asked for.
+    request: ProductRequest | None = None
+    variant_found: bool = True
     sources: list[Source] = Field(default_factory=list)
 
 
@@ -63,18 +76,19 @@ def retrieve(db: sqlite_utils.Database, inp: RetrieveInput) -> Retrieval:
     out = Retrieval(claim=claim_from_message(db, inp.nlu))
     if inp.text.strip():
         out.product_ids = resolve_product_ids(inp.nlu, inp.state)
-        if intent in PRODUCT_INTENTS and (intent != "product_info" or not out.product_ids):
-            max_price = None
-            money = inp.nlu.first("money")
-            if (
-                money is not None
-                and intent in ("product_search", "recommendation")
-                and isinstance(money.value, dict)
-            ):
-                max_price = money.value.get("amount")
-            out.product_hits = search_products(
-                db, inp.text, limit=PRODUCT_LIMIT, language=inp.language, max_price=max_price
-            )
+        wants_products = intent in PRODUCT_INTENTS and (
+            intent != "product_info" or not out.product_ids
+        )
+        unsure = intent == "out_of_scope" or inp.nlu.intent.confidence < UNSURE_CONFIDENCE
+        if intent in PRODUCT_INTENTS or (unsure and not out.product_ids):
+            req = parse_request(db, inp.nlu, inp.text)
+            out.request = req
+            if wants_products or (unsure and req.category):
+                # An unplaced message naming a kind of product ("有耳机吗？") is searched
+                # too; the dialogue manager reads it as a product search.
+                hits = search_request(db, inp.text, req, limit=PRODUCT_LIMIT, language=inp.language)
+                hits, out.variant_found = variant_filter(db, hits, req)
+                out.product_hits = hits[:PRODUCT_LIMIT]
         if intent in FAQ_INTENTS:
             out.faq_hits = search_faqs(
                 db,

@@ -101,8 +101,11 @@ def delivered_at(order: dict[str, Any]) -> str | None:
     return None
 
 
-def cancel_order(db: sqlite_utils.Database, order_id: int, fee_cents: int) -> str:
-    at = now_iso()
+def cancel_order(
+    db: sqlite_utils.Database, order_id: int, fee_cents: int, *, at: str | None = None
+) -> str:
+    """``at``: the engine passes its own clock, so a frozen "now" is what gets stored."""
+    at = at or now_iso()
     db.execute(
         "update orders set status = 'cancelled', cancelled_at = ?, cancellation_fee_cents = ?, "
         "updated_at = ? where id = ?",
@@ -111,10 +114,12 @@ def cancel_order(db: sqlite_utils.Database, order_id: int, fee_cents: int) -> st
     return at
 
 
-def set_shipping_address(db: sqlite_utils.Database, order_id: int, address: dict[str, Any]) -> None:
+def set_shipping_address(
+    db: sqlite_utils.Database, order_id: int, address: dict[str, Any], *, at: str | None = None
+) -> None:
     db.execute(
         "update orders set shipping_address = ?, updated_at = ? where id = ?",
-        [json.dumps(address, ensure_ascii=False), now_iso(), order_id],
+        [json.dumps(address, ensure_ascii=False), at or now_iso(), order_id],
     )
 
 
@@ -125,6 +130,7 @@ def change_item(
     *,
     quantity: int | None = None,
     variant: dict[str, Any] | None = None,
+    at: str | None = None,
 ) -> None:
     """Change one line's quantity and/or variant, then recompute the order's totals."""
     if variant is not None:
@@ -145,7 +151,7 @@ def change_item(
         "update orders set subtotal_cents = ?, "
         "total_cents = max(0, ? + shipping_cents + tax_cents - discount_cents), updated_at = ? "
         "where id = ?",
-        [subtotal, subtotal, now_iso(), order_id],
+        [subtotal, subtotal, at or now_iso(), order_id],
     )
 
 
@@ -177,6 +183,7 @@ def create_return(
     refund_cents: int,
     refund_method: str,
     free_return_shipping: bool,
+    at: str | None = None,
 ) -> int:
     cur = db.execute(
         "insert into returns (rma, order_id, status, reason, items, refund_cents, refund_method, "
@@ -189,7 +196,7 @@ def create_return(
             refund_cents,
             refund_method,
             int(free_return_shipping),
-            now_iso(),
+            at or now_iso(),
         ],
     )
     return int(cur.lastrowid or 0)

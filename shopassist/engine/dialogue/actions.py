@@ -41,7 +41,12 @@ def _policy_source(key: str) -> Source:
 
 
 def _now() -> datetime:
+    # Kept as a module attribute: the evaluation runner may replace it to freeze time.
     return clock.now()
+
+
+def _now_iso() -> str:
+    return _now().replace(microsecond=0).isoformat() + "Z"
 
 
 def cancellation_fee_cents(order: dict[str, Any], flags: set[str], policy: dict[str, Any]) -> int:
@@ -163,7 +168,7 @@ def cancel_act(ctx: FlowContext, out: Outcome) -> Outcome:
     fee = cancellation_fee_cents(order, ctx.flags, policy)
     was_paid = order["status"] != "pending"
     values = order_basics(ctx, out)
-    orders.cancel_order(ctx.db, order["id"], fee)
+    orders.cancel_order(ctx.db, order["id"], fee, at=_now_iso())
     out.action = "order.cancelled"
     sid = f"order:{order['number']}"
     if not was_paid:
@@ -261,6 +266,7 @@ def change_act(ctx: FlowContext, out: Outcome) -> Outcome:
             change["item"]["id"],
             quantity=change.get("quantity"),
             variant=change.get("variant"),
+            at=_now_iso(),
         )
         total = ctx.db.execute(
             "select total_cents from orders where id = ?", [order["id"]]
@@ -307,7 +313,9 @@ def address_act(ctx: FlowContext, out: Outcome) -> Outcome:
     name = old.get("name") if isinstance(old, dict) else None
     # Free text from the chat: kept whole in line1 for staff to check, not parsed.
     new = {"name": name, "line1": ctx.state.slots["new_address"], "freeform": True}
-    orders.set_shipping_address(ctx.db, order["id"], {k: v for k, v in new.items() if v})
+    orders.set_shipping_address(
+        ctx.db, order["id"], {k: v for k, v in new.items() if v}, at=_now_iso()
+    )
     out.action = "order.address_changed"
     return out.say("address.done", **values, new_address=ctx.state.slots["new_address"])
 
@@ -457,6 +465,7 @@ def refund_act(ctx: FlowContext, out: Outcome) -> Outcome:
         refund_cents=refund,
         refund_method="original_payment_method",
         free_return_shipping=free,
+        at=_now_iso(),
     )
     out.action = "return.created"
     rsid = f"return:{rma}"
@@ -526,6 +535,12 @@ def track_refund(ctx: FlowContext, out: Outcome) -> Outcome:
                 "policy.refund_processing_days", days, "policy:refund_processing_days"
             ),
         )
+    if order["status"] in ("pending", "paid", "shipped", "in_transit"):
+        # Nothing to refund on an order still on its way: "any update on 10082?" read as
+        # a refund question is best answered with where the order is.
+        out.facts.clear()
+        out.sources.clear()
+        return track_order(ctx, out) or out
     out.resolved = True
     return out.say("refund.none", **values)
 

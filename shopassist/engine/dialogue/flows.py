@@ -42,6 +42,7 @@ class FlowSpec(BaseModel):
     prompts: dict[str, str] = Field(default_factory=dict)
     handler: str | None = None
     handoff_intents: list[str] = Field(default_factory=list)
+    howto: str | None = None  # info flow answering a general question about this task
 
     @property
     def slots(self) -> list[str]:
@@ -103,9 +104,12 @@ class FlowContext:
     product_ids: list[int] = field(default_factory=list)  # resolved references and names
     product_hits: list[Any] = field(default_factory=list)  # search hits from retrieval
     faq_hits: list[Any] = field(default_factory=list)
+    product_request: Any = None  # product_query.ProductRequest for product questions
+    variant_found: bool = True  # a hit has the colour/size asked for
     access: OrderAccess = field(default_factory=OrderAccess)
     intent: str = "out_of_scope"
     channel: str = "chat"
+    task: str | None = None  # the order task a general "how do I ...?" question is about
 
     def ensure_access(self) -> OrderAccess:
         """Check access for the order in the slot (re-checked when the slot changed)."""

@@ -50,6 +50,19 @@ def localised(item: dict[str, Any], field: str, language: str) -> str:
     return str(item.get(field) or "")
 
 
+def colour_name(colour: str, language: str, *, inline: bool = False) -> str:
+    """A colour as a reply in ``language`` shows it ("Navy" -> "藏青色").
+
+    ``inline``: inside an English sentence ("found in blue") it is lower case; in a
+    list ("Colours: Navy and Oatmeal") the catalog's spelling stays.
+    """
+    if language != "zh":
+        return colour.lower() if inline and colour.isascii() else colour
+    from shopassist.engine.dialogue.lexicon import lexicon
+
+    return lexicon().colour_names_zh.get(colour.strip().lower(), colour)
+
+
 def list_join(items: list[str], language: str) -> str:
     items = [i for i in items if i]
     if language == "zh":

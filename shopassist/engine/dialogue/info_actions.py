@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from shopassist.engine.dialogue import clock
+from shopassist.engine.dialogue import actions as _actions
 from shopassist.engine.dialogue import formatting as fmt
 from shopassist.engine.dialogue.access import check_order_access
 from shopassist.engine.dialogue.actions import cancellation_fee_cents
 from shopassist.engine.dialogue.flows import FlowContext, handler, order_source
 from shopassist.engine.dialogue.handoff import build_handoff_summary
+from shopassist.engine.dialogue.lexicon import colour_matches
 from shopassist.engine.dialogue.outcome import LowStock, Outcome
+from shopassist.engine.dialogue.product_query import matching_variants
+from shopassist.engine.dialogue.references import named_product_ids
 from shopassist.engine.dialogue.rules import rule_param
 from shopassist.engine.dialogue.state import MentionedProduct
 from shopassist.engine.dialogue.templates import render
@@ -21,6 +25,14 @@ from shopassist.kb.orders import get_policy
 from shopassist.kb.search import ProductDetail, get_product, search_products
 
 MAX_LIST = 3
+_COMPARE_SPLIT = re.compile(
+    r"\s+(?:and|or|vs\.?|versus|compared to|against)\s+|[,，、？?]|和|与|跟|还是|对比|比较|哪个|哪款",
+    re.IGNORECASE,
+)
+
+
+def actions_now() -> Any:
+    return _actions._now()
 
 
 def _policy(ctx: FlowContext, out: Outcome, key: str, default: Any) -> Any:
@@ -76,34 +88,93 @@ def _price_text(p: ProductDetail) -> str:
 
 
 def _chosen_variant(ctx: FlowContext, p: ProductDetail) -> Any:
-    colours = {str(e.value).lower() for e in ctx.nlu.entities if e.type == "colour"}
+    """The variant a message names by colour and/or size ("the blue one in M"), if any."""
+    colours = [str(e.value) for e in ctx.nlu.entities if e.type == "colour"]
     sizes = {str(e.value).lower() for e in ctx.nlu.entities if e.type == "size"}
+    if ctx.product_request is not None:
+        sizes = {s.lower() for s in ctx.product_request.sizes}
     if not colours and not sizes:
         return None
-    for v in p.variants:
-        if colours and (v.colour or "").lower() not in colours:
-            continue
-        if sizes and (v.size or "").lower() not in sizes:
-            continue
-        return v
-    return None
+    fitting = [
+        v
+        for v in p.variants
+        if (not colours or any(colour_matches(c, v.colour) for c in colours))
+        and (not sizes or (v.size or "").lower() in sizes)
+    ]
+    # Prefer one in stock when several fit ("navy" and "midnight blue" both say blue).
+    return next((v for v in fitting if v.stock > 0), fitting[0] if fitting else None)
+
+
+def _wanted_text(ctx: FlowContext) -> str:
+    lang = ctx.language
+    colours = [
+        fmt.colour_name(str(e.value), lang, inline=True)
+        for e in ctx.nlu.entities
+        if e.type == "colour"
+    ]
+    sizes = [str(e.value) for e in ctx.nlu.entities if e.type == "size"]
+    if ctx.product_request is not None:
+        sizes = list(ctx.product_request.sizes)
+    parts = [fmt.list_join(colours, lang)] if colours else []
+    if sizes:
+        parts.append(render("product.wanted_size", lang, {"size": fmt.list_join(sizes, lang)}))
+    return (
+        render("product.wanted_join", lang, {"a": parts[0], "b": parts[1]})
+        if len(parts) == 2
+        else (parts[0] if parts else "")
+    )
 
 
 def _list_products(
     ctx: FlowContext, out: Outcome, products: list[ProductDetail], intro: str, **intro_values: Any
 ) -> Outcome:
     lang = ctx.language
+    req = ctx.product_request
+    by_variant = req is not None and req.wants_variant and ctx.variant_found
     lines = []
     for i, p in enumerate(products[:MAX_LIST], start=1):
         out.source(_product_source(p, lang))
         title = out.fact(f"product.{p.id}.title", _title(p, lang), p.source_id)
-        price = out.fact(f"product.{p.id}.price", _price_text(p), p.source_id)
-        stock_key = "product.line_in_stock" if p.in_stock else "product.line_out_of_stock"
-        lines.append(render(stock_key, lang, {"n": i, "title": title, "price": price}))
+        variants = matching_variants(p, req) if by_variant else []
+        if variants:
+            # Only the variants asked for ("in Navy"), with their own price and stock.
+            names = list(dict.fromkeys(_variant_name(v, req, lang) for v in variants))
+            shown = out.fact(
+                f"product.{p.id}.variants", fmt.list_join(names, lang), p.source_id, required=False
+            )
+            price = out.fact(f"product.{p.id}.price", _prices_text(variants, p), p.source_id)
+            in_stock = any(v.stock > 0 for v in variants)
+            key = (
+                "product.line_variant_in_stock" if in_stock else "product.line_variant_out_of_stock"
+            )
+            values = {"n": i, "title": title, "variants": shown, "price": price}
+        else:
+            price = out.fact(f"product.{p.id}.price", _price_text(p), p.source_id)
+            key = "product.line_in_stock" if p.in_stock else "product.line_out_of_stock"
+            values = {"n": i, "title": title, "price": price}
+        lines.append(render(key, lang, values))
         _low_stock(out, p, lang)
     _remember(ctx, products[:MAX_LIST], shown=True)
     out.say(intro, **intro_values, products="\n" + "\n".join(lines) + "\n")
-    return out.say("product.list_outro")
+    if len(lines) > 1:
+        out.say("product.list_outro")
+    return out
+
+
+def _variant_name(v: Any, req: Any, language: str) -> str:
+    parts = []
+    if req.colours and v.colour:
+        parts.append(fmt.colour_name(v.colour, language, inline=True))
+    if req.sizes and v.size:
+        parts.append(v.size)
+    return " ".join(parts) or str(v.title)
+
+
+def _prices_text(variants: list[Any], p: ProductDetail) -> str:
+    prices = sorted({v.price_cents for v in variants})
+    if len(prices) > 1:
+        return f"{fmt.money(prices[0], p.currency)}–{fmt.money(prices[-1], p.currency)}"
+    return fmt.money(prices[0], p.currency)
 
 
 def _low_stock(out: Outcome, p: ProductDetail, language: str, variant: Any = None) -> None:
@@ -121,7 +192,10 @@ def _low_stock(out: Outcome, p: ProductDetail, language: str, variant: Any = Non
 def _search(ctx: FlowContext, limit: int = 5, *, strict: bool = False) -> list[ProductDetail]:
     """Search hits for the message; ``strict`` keeps only hits matching every query word,
     for answering about "the" product when the customer did not name one."""
-    hits = ctx.product_hits or search_products(ctx.db, ctx.text, limit=limit, language=ctx.language)
+    hits = ctx.product_hits
+    if not hits and ctx.product_request is None:
+        # Retrieval did not search (an intent read in context): search the message now.
+        hits = search_products(ctx.db, ctx.text, limit=limit, language=ctx.language)
     if strict:
         hits = [h for h in hits if h.match in ("sku", "all")]
     return _details(ctx, [h.id for h in hits[:limit]])
@@ -130,28 +204,65 @@ def _search(ctx: FlowContext, limit: int = 5, *, strict: bool = False) -> list[P
 @handler("act", "product_search")
 def product_search(ctx: FlowContext, out: Outcome) -> Outcome:
     products = _search(ctx)
+    req = ctx.product_request
+    lang = ctx.language
     out.action = "products.listed"
     if not products:
         out.resolved = False
+        if req is not None and req.category:
+            kind = (
+                req.category_word
+                if lang == "zh" and req.category_word
+                else req.category.split(" > ")[-1].lower()
+            )
+            if req.max_price is not None:
+                # The customer's own number, echoed back: allowed, not a catalog fact.
+                price = fmt.money(round(req.max_price * 100), req.currency or "USD")
+                out.allowed_values.append(price)
+                return out.say("product.none_within", kind=kind, price=price)
+            return out.say("product.none_kind", kind=kind)
         return out.say("product.none")
+    if req is not None and req.wants_variant:
+        wanted = fmt.list_join(
+            [fmt.colour_name(c, lang, inline=True) for c in req.colours] + list(req.sizes), lang
+        )
+        key = "product.list_intro_variant" if ctx.variant_found else "product.list_intro_no_variant"
+        return _list_products(ctx, out, products, key, wanted=wanted)
     return _list_products(ctx, out, products, "product.list_intro")
 
 
 @handler("act", "product_info")
 def product_info(ctx: FlowContext, out: Outcome) -> Outcome:
-    products = _details(ctx, ctx.product_ids[:1]) or _search(ctx, limit=1, strict=True)
+    req = ctx.product_request
+    if not ctx.product_ids and req is not None and req.category and len(ctx.product_hits) > 1:
+        # "有耳机吗？" names a kind of product, not one product: list them.
+        ctx.intent = "product_search"
+        return product_search(ctx, out) or out
+    products = _details(ctx, ctx.product_ids[:1])
+    if not products and req is not None and req.wants_variant and ctx.state.mentioned:
+        # "Is it in stock in M?" with nothing named: the product we were just talking about.
+        products = _details(ctx, [ctx.state.mentioned[0].product_id])
+    products = products or _search(ctx, limit=1, strict=True)
     if not products:
         out.resolved = False
         return out.say("product.which")
     p = products[0]
     lang = ctx.language
     out.action = "product.shown"
+    variant = _chosen_variant(ctx, p)
+    if variant is None and not named_product_ids(ctx.nlu):
+        # "The blue one in M" points at whichever product just discussed has that variant.
+        for m in ctx.state.mentioned:
+            other = _details(ctx, [m.product_id])
+            found = _chosen_variant(ctx, other[0]) if other else None
+            if found is not None:
+                p, variant = other[0], found
+                break
     out.source(_product_source(p, lang))
     title = out.fact("product.title", _title(p, lang), p.source_id)
-    variant = _chosen_variant(ctx, p)
-    wanted = [str(e.value) for e in ctx.nlu.entities if e.type in ("colour", "size")]
+    wanted = _wanted_text(ctx)
     if variant is None and wanted:
-        out.say("product.no_variant", title=title, wanted=fmt.list_join(wanted, lang))
+        out.say("product.no_variant", title=title, wanted=wanted)
     if variant is not None:
         out.source(Source(id=variant.source_id, kind="variant", title=variant.title))
         out.say(
@@ -180,7 +291,7 @@ def product_info(ctx: FlowContext, out: Outcome) -> Outcome:
             out.say("product.stock_in", stock=out.fact("product.stock", p.total_stock, p.source_id))
         else:
             out.say("product.out_of_stock")
-        colours = sorted({v.colour for v in p.variants if v.colour})
+        colours = sorted({fmt.colour_name(v.colour, lang) for v in p.variants if v.colour})
         sizes = list(dict.fromkeys(v.size for v in p.variants if v.size))
         if colours:
             out.say(
@@ -216,6 +327,16 @@ def product_compare(ctx: FlowContext, out: Outcome) -> Outcome:
         if m.product_id not in ids:
             ids.append(m.product_id)
     products = _details(ctx, ids[:2])
+    if len(products) < 2:
+        # "AeroBuds Pro 和 Tide ANC 哪个好": each side of "and/or/vs/和" names one product.
+        for part in _COMPARE_SPLIT.split(ctx.text):
+            if len(products) >= 2 or not part.strip():
+                continue
+            hits = search_products(ctx.db, part, limit=1, language=ctx.language)
+            if hits and hits[0].match in ("sku", "all"):
+                for p in _details(ctx, [hits[0].id]):
+                    if all(p.id != q.id for q in products):
+                        products.append(p)
     if len(products) < 2:
         for p in _search(ctx, limit=4, strict=True):
             if len(products) >= 2:
@@ -295,7 +416,9 @@ def recommendation(ctx: FlowContext, out: Outcome) -> Outcome:
 @handler("act", "promotions")
 def promotions(ctx: FlowContext, out: Outcome) -> Outcome:
     promos = _policy(ctx, out, "promotions", [])
-    today = clock.today().isoformat()
+    # Through actions._now (which reads the dialogue clock), so a runner that freezes
+    # time by replacing that one hook freezes promotions too.
+    today = actions_now().date().isoformat()
     live = [p for p in promos if str(p.get("valid_until", "9999")) >= today]
     out.action = "promotions.listed"
     if not live:
@@ -328,10 +451,12 @@ def promotions(ctx: FlowContext, out: Outcome) -> Outcome:
 # --- policies and FAQs --------------------------------------------------------------------
 
 
-def _faq_answer(ctx: FlowContext, out: Outcome) -> bool:
+def _faq_answer(ctx: FlowContext, out: Outcome, *, strong_only: bool = False) -> bool:
     hits = [h for h in ctx.faq_hits if h.language == ctx.language] or list(ctx.faq_hits)
     if ctx.intent:
         hits = [h for h in hits if h.intent == ctx.intent] or hits
+    if strong_only:
+        hits = [h for h in hits if h.match in ("all", "sku")]
     if not hits:
         return False
     hit = hits[0]
@@ -452,7 +577,7 @@ def payment_issue(ctx: FlowContext, out: Outcome) -> Outcome:
     p = _policy(ctx, out, "payment_issues", {})
     sid = "policy:payment_issues"
     out.action = "policy.payment_issue"
-    if not _faq_answer(ctx, out):
+    if not _faq_answer(ctx, out, strong_only=True):
         out.say(
             "payment.issue",
             release_days=out.fact(
@@ -465,19 +590,16 @@ def payment_issue(ctx: FlowContext, out: Outcome) -> Outcome:
     return out.say("offer.human")
 
 
-@handler("act", "refund_policy")
-def refund_policy(ctx: FlowContext, out: Outcome) -> Outcome:
-    out.action = "policy.refund"
+def _refund_policy_template(ctx: FlowContext, out: Outcome) -> None:
     window = _policy(ctx, out, "return_window_days", 30)
     days = _policy(ctx, out, "refund_processing_days", 5)
-    if not _faq_answer(ctx, out):
-        out.say(
-            "refund.policy",
-            window_days=out.fact("policy.return_window_days", window, "policy:return_window_days"),
-            refund_days=out.fact(
-                "policy.refund_processing_days", days, "policy:refund_processing_days"
-            ),
-        )
+    out.say(
+        "refund.policy",
+        window_days=out.fact("policy.return_window_days", window, "policy:return_window_days"),
+        refund_days=out.fact(
+            "policy.refund_processing_days", days, "policy:refund_processing_days"
+        ),
+    )
     if "vip_return_window" in ctx.flags:
         vip = get_policy(ctx.db, "vip", {})
         out.say(
@@ -486,7 +608,67 @@ def refund_policy(ctx: FlowContext, out: Outcome) -> Outcome:
                 "vip.return_window_days", vip.get("return_window_days", window), "policy:vip"
             ),
         )
+
+
+@handler("act", "refund_policy")
+def refund_policy(ctx: FlowContext, out: Outcome) -> Outcome:
+    """The return window and refund time from policy; a help-page answer only when it
+    matches the whole question ("are there items I can't return?"), since a partial
+    match answers some other question about returns."""
+    out.action = "policy.refund"
+    if not _faq_answer(ctx, out, strong_only=True):
+        _refund_policy_template(ctx, out)
+    elif "vip_return_window" in ctx.flags:
+        _policy(ctx, out, "vip", {})
+        vip = get_policy(ctx.db, "vip", {})
+        out.say(
+            "refund.vip_window",
+            vip_window_days=out.fact(
+                "vip.return_window_days", vip.get("return_window_days", 45), "policy:vip"
+            ),
+        )
     return out
+
+
+@handler("act", "howto")
+def howto(ctx: FlowContext, out: Outcome) -> Outcome:
+    """A general question about an order task, answered from policy; the task is offered."""
+    task = ctx.task or "track_order"
+    out.action = f"policy.howto.{task}"
+    out.resolved = True
+    lang = ctx.language
+    if task == "cancel_order":
+        cancellation_fee(ctx, out)
+        out.action = f"policy.howto.{task}"
+    elif task == "get_refund":
+        _refund_policy_template(ctx, out)
+    elif task == "track_refund":
+        days = _policy(ctx, out, "refund_processing_days", 5)
+        out.say(
+            "refund.processing",
+            refund_days=out.fact(
+                "policy.refund_processing_days", days, "policy:refund_processing_days"
+            ),
+        )
+    elif task == "get_invoice":
+        inv = _policy(ctx, out, "invoices", {})
+        out.say(
+            "howto.invoice",
+            invoice_where=out.fact(
+                "policy.invoice_where", fmt.localised(inv, "where", lang), "policy:invoices"
+            ),
+        )
+    elif task == "change_order":
+        out.say("howto.change")
+    elif task == "change_shipping_address":
+        out.say("howto.address")
+    else:
+        days = _policy(ctx, out, "dispatch_days", 1)
+        out.say(
+            "howto.track",
+            dispatch_days=out.fact("policy.dispatch_days", days, "policy:dispatch_days"),
+        )
+    return out.say(f"howto.offer.{task}")
 
 
 @handler("act", "faq")

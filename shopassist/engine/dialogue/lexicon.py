@@ -38,6 +38,14 @@ class Lexicon:
     ordinals: tuple[tuple[str, re.Pattern[str]], ...]
     free_return: re.Pattern[str]
     injection: re.Pattern[str]
+    price_under: re.Pattern[str]
+    price_over: re.Pattern[str]
+    colour_families: dict[str, tuple[str, ...]]
+    category_words: dict[str, str]
+    colour_names_zh: dict[str, str]
+    general_question: re.Pattern[str]
+    own_request: re.Pattern[str]
+    reason_words: re.Pattern[str]
 
     def ordinal(self, text: str) -> str | None:
         low = text.lower()
@@ -71,6 +79,17 @@ def lexicon() -> Lexicon:
         ordinals=tuple((name, _pattern(words)) for name, words in raw["ordinals"].items()),
         free_return=_pattern(raw["free_return_keywords"]),
         injection=_pattern(raw["injection_markers"]),
+        price_under=_pattern(raw.get("price_under_markers", [])),
+        price_over=_pattern(raw.get("price_over_markers", [])),
+        colour_families={
+            k.lower(): tuple(v.lower() for v in vs)
+            for k, vs in raw.get("colour_families", {}).items()
+        },
+        category_words={k.lower(): v for k, v in raw.get("category_words", {}).items()},
+        colour_names_zh={k.lower(): v for k, v in raw.get("colour_names_zh", {}).items()},
+        general_question=_pattern(raw.get("general_question_markers", [])),
+        own_request=_pattern(raw.get("own_request_markers", [])),
+        reason_words=_pattern(raw.get("reason_words", [])),
     )
 
 
@@ -84,3 +103,20 @@ def free_return_reason(reason: str) -> bool:
 
 def looks_like_injection(text: str) -> bool:
     return matches(lexicon().injection, text)
+
+
+def colour_matches(wanted: str, colour: str | None) -> bool:
+    """Does a catalog colour ("Midnight Blue", "Navy") answer a colour the customer named?
+
+    The NLU gives colours in English ("蓝色" -> "Blue"); a catalog colour matches when it
+    is that colour, contains it as a word, or belongs to its family in the lexicon.
+    """
+    if not colour:
+        return False
+    want, have = str(wanted).strip().lower(), colour.strip().lower()
+    if not want:
+        return False
+    if want == have or re.search(rf"(?<![a-z]){re.escape(want)}(?![a-z])", have):
+        return True
+    family = lexicon().colour_families.get(want, ())
+    return any(re.search(rf"(?<![a-z]){re.escape(f)}(?![a-z])", have) for f in family)

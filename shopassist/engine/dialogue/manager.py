@@ -21,6 +21,7 @@ from shopassist.engine.dialogue.flows import (
 )
 from shopassist.engine.dialogue.lexicon import lexicon, looks_like_injection, matches
 from shopassist.engine.dialogue.outcome import Outcome
+from shopassist.engine.dialogue.references import named_product_ids
 from shopassist.engine.dialogue.templates import has_template, render
 from shopassist.engine.privacy import mask_pii
 from shopassist.kb.orders import normalise_order_number
@@ -32,6 +33,10 @@ SWITCH_CONFIDENCE = 0.85
 FREE_TEXT_SWITCH_CONFIDENCE = 0.97
 # Below this, an out_of_scope message carrying an order number is taken as "track it".
 UNPLACED_ORDER_CONFIDENCE = 0.6
+# Below this a message naming a kind of product is read as a product search.
+UNPLACED_CONFIDENCE = 0.6
+PRODUCT_INTENTS = frozenset({"product_search", "product_info", "product_compare", "recommendation"})
+PRODUCT_FLOWS = PRODUCT_INTENTS
 # A question this sure, about information, is a digression even while we wait for free text.
 DIGRESSION_CONFIDENCE = 0.6
 
@@ -70,10 +75,20 @@ class DialogueManager:
 
         # "Would you like me to connect you with a person?" - "yes".
         offer, state.offer = state.offer, None
-        if offer and not state.pending and self._is_yes(ctx) and offer in load_flows():
+        if offer and not state.pending and offer in load_flows():
             spec = load_flows()[offer]
-            ctx.intent = spec.intents[0]
-            return self._start(ctx, spec)
+            # "If you tell me the order number, I can cancel it" - "10008".
+            gives_number = (
+                "order_number" in spec.slots
+                and _short(text)
+                and (ctx.nlu.first("order_number") is not None or bool(_DIGITS.search(text)))
+                and not ctx.claim.given
+            )
+            if self._is_yes(ctx) or gives_number:
+                ctx.intent = spec.intents[0]
+                if gives_number and ctx.nlu.first("order_number") is None:
+                    state.last_order = _DIGITS.search(text).group(1)  # type: ignore[union-attr]
+                return self._start(ctx, spec)
 
         # A pending "which did you mean?" is answered by position or by a yes.
         if state.clarify:
@@ -131,6 +146,11 @@ class DialogueManager:
         state = ctx.state
         if spec.kind == "info":
             return run_flow(spec, ctx)
+        if self._general_question(ctx, spec):
+            # "How do I cancel an order?" asks about the policy: answer it and offer the
+            # task; an order number or a yes next turn starts it.
+            state.last_flow = spec.name
+            return self._howto(ctx, spec)
         state.start_flow(spec.name)
         state.last_flow = spec.name
         state.slots = {}
@@ -161,6 +181,15 @@ class DialogueManager:
                     "confirm.declined", request=label
                 )
 
+        if (
+            target.kind == "task"
+            and target.name != active.name
+            and intent not in ("affirm", "deny")
+            and self._general_question(ctx, target)
+        ):
+            # "How long do refunds take?" during a cancellation: answer, then resume.
+            state.suspend_active()
+            return self._with_resume(ctx, self._howto(ctx, target))
         answers = not switching and self._answers_step(ctx, active)
         if answers or target.name == active.name:
             self._fill_slots(ctx, active, starting=False)
@@ -183,6 +212,21 @@ class DialogueManager:
             out.say("fallback.offer_human_short")
             out.action = "fallback.offer_human"
         return out
+
+    @staticmethod
+    def _howto(ctx: FlowContext, spec: FlowSpec) -> Outcome:
+        ctx.task = spec.name
+        return run_flow(load_flows()[spec.howto or "howto"], ctx)
+
+    @staticmethod
+    def _general_question(ctx: FlowContext, spec: FlowSpec) -> bool:
+        """A question about how a task works, not a request to do it for an order."""
+        if spec.kind != "task" or not spec.howto or "order_number" not in spec.slots:
+            return False
+        text, lex = ctx.text, lexicon()
+        if ctx.nlu.first("order_number") is not None or _DIGITS.search(text) or ctx.claim.given:
+            return False
+        return matches(lex.general_question, text) and not matches(lex.own_request, text)
 
     def _with_resume(self, ctx: FlowContext, out: Outcome, *, suspend: bool = False) -> Outcome:
         state = ctx.state
@@ -211,6 +255,36 @@ class DialogueManager:
         product, is about that product; an order number with nothing else understood
         is most likely "where is it?".
         """
+        req = ctx.product_request
+        if intent == "place_order" and named_product_ids(ctx.nlu) and not ctx.state.flow:
+            return "product_info"  # "I'd like to buy the X, do you have it?"
+        if ctx.state.flow is None and not ctx.nlu.clarify and intent not in PRODUCT_INTENTS:
+            unsure = intent == "out_of_scope" or ctx.nlu.intent.confidence < UNPLACED_CONFIDENCE
+            if unsure and req is not None and req.category and ctx.product_hits:
+                return "product_search"  # "卫衣" alone: a kind of product
+        if (
+            intent in ("product_compare", "out_of_scope")
+            and ctx.state.last_action == "product.shown"
+            and req is not None
+            and req.wants_variant
+            and not req.category
+            and len(ctx.product_ids) <= 1
+            and _short(ctx.text)
+        ):
+            return "product_info"  # "and in XS?" right after a product was shown
+        if intent == "out_of_scope" and ctx.state.flow and not ctx.nlu.clarify:
+            # Mid-flow, an unplaced message naming a product is a question about it -
+            # except where we wait for free text (a return reason may name the product).
+            step = ctx.state.step or ""
+            spec = load_flows().get(ctx.state.flow)
+            waiting_free_text = (
+                step.startswith("collect:")
+                and spec is not None
+                and step.split(":", 1)[1] in spec.free_text
+            )
+            if not waiting_free_text and not ctx.claim.given and named_product_ids(ctx.nlu):
+                return "product_info"
+            return intent
         if intent != "out_of_scope" or ctx.state.flow or ctx.nlu.clarify:
             return intent
         if ctx.product_ids:
@@ -229,10 +303,11 @@ class DialogueManager:
             _short(ctx.text) and matches(lex.yes, ctx.text) and not matches(lex.no, ctx.text)
         )
 
-    @staticmethod
-    def _switches_task(ctx: FlowContext, active: FlowSpec) -> bool:
+    def _switches_task(self, ctx: FlowContext, active: FlowSpec) -> bool:
         """A confident request for another task replaces the active one."""
         target = spec_for_intent(ctx.intent)
+        if self._general_question(ctx, target):
+            return False  # a question about another task is a digression, not a switch
         if matches(lexicon().correction, ctx.text) and (
             ctx.nlu.first("order_number") is not None or _DIGITS.search(ctx.text)
         ):
@@ -261,14 +336,7 @@ class DialogueManager:
         if step.startswith("collect:"):
             slot = step.split(":", 1)[1]
             if slot in spec.free_text:
-                target = spec_for_intent(ctx.intent)
-                conf = nlu.intent.confidence
-                if (
-                    target.kind == "info"
-                    and target.name not in ("out_of_scope", "smalltalk")
-                    and conf >= DIGRESSION_CONFIDENCE
-                    and _is_question(ctx.text)
-                ):
+                if self._digression_in_free_text(ctx):
                     return False
                 return (
                     ctx.intent not in ("thank", "goodbye", "greet", "affirm", "deny")
@@ -276,6 +344,29 @@ class DialogueManager:
                 )
             return any(e.type == slot for e in nlu.entities)
         return False
+
+    @staticmethod
+    def _digression_in_free_text(ctx: FlowContext) -> bool:
+        """While we wait for free text (a return reason), is this a question on the side?
+
+        A confident information question counts when it is asked as a question, or when it
+        names a product or a kind of product ("tell me about the AeroBuds Lite", "介绍一下
+        AeroBuds Lite"). A message that reads like a reason ("the hoodie is too small",
+        "it stopped working") is the answer, whatever the classifier says.
+        """
+        lex = lexicon()
+        if matches(lex.reason_words, ctx.text) or matches(lex.free_return, ctx.text):
+            return False
+        target = spec_for_intent(ctx.intent)
+        if target.kind != "info" or target.name in ("out_of_scope", "smalltalk"):
+            return False
+        if ctx.nlu.intent.confidence < DIGRESSION_CONFIDENCE:
+            return False
+        if _is_question(ctx.text):
+            return True
+        req = ctx.product_request
+        names_product = bool(named_product_ids(ctx.nlu)) or bool(req is not None and req.category)
+        return target.name in PRODUCT_FLOWS and names_product
 
     def _fill_slots(self, ctx: FlowContext, spec: FlowSpec, *, starting: bool) -> bool:
         """Copy what the message gives into the slots; True when a filled slot changed."""
@@ -289,9 +380,12 @@ class DialogueManager:
             if entity is not None:
                 number = normalise_order_number(str(entity.value or entity.text))
             elif not ctx.claim.given and (
-                asked == "collect:order_number" or matches(lexicon().correction, text)
+                asked == "collect:order_number"
+                or matches(lexicon().correction, text)
+                or (starting and not slots.get("order_number"))
             ):
-                # A bare number when we asked for one, or in "no, I meant 10008".
+                # A bare number when we asked for one, in "no, I meant 10008", or in the
+                # request itself ("any update on 10082?").
                 m = _DIGITS.search(text)
                 number = m.group(1) if m else None
             if number and number != slots.get("order_number"):

@@ -6,7 +6,7 @@ a reference resolves against those, never against the whole catalog.
 
 from __future__ import annotations
 
-from shopassist.engine.dialogue.lexicon import lexicon, matches
+from shopassist.engine.dialogue.lexicon import colour_matches, lexicon, matches
 from shopassist.engine.dialogue.state import DialogueState
 from shopassist.engine.nlu.result import NLUResult
 
@@ -40,7 +40,8 @@ def referenced_product_ids(nlu: NLUResult, state: DialogueState) -> list[int]:
     colours = [str(e.value).lower() for e in nlu.entities if e.type == "colour"]
     if colours and state.mentioned:
         for m in state.mentioned:
-            if any(c in (x.lower() for x in m.colours) for c in colours):
+            # "the blue one" is the product that comes in blue (or navy, or midnight blue).
+            if any(colour_matches(c, x) for c in colours for x in m.colours):
                 return [m.product_id]
     if state.mentioned and (matches(lex.it, text) or colours):
         return [state.mentioned[0].product_id]

@@ -1,0 +1,192 @@
+"""What a product question asks for: a kind of product, a price limit, a colour, a size.
+
+"Do you have blue hoodies under 60 dollars?" is a request for products in Clothing >
+Hoodies, at most $60, with a blue variant. Full-text search alone ranks any product that
+shares a word with the message ("do", "have"), so the retrieve stage narrows the search
+with what is parsed here and never lists headphones for a hoodie question.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+import sqlite_utils
+from pydantic import BaseModel, Field
+
+from shopassist.engine.dialogue.lexicon import colour_matches, lexicon
+from shopassist.engine.nlu.result import NLUResult
+from shopassist.kb.search import ProductDetail, ProductHit, get_product, search_products
+
+# How far before an amount a marker may stand: "under 60 dollars", "less than about $60".
+MARKER_WINDOW = 24
+
+
+class ProductRequest(BaseModel):
+    category: str | None = None  # a category path, "Clothing > Hoodies"
+    category_word: str | None = None  # the customer's word for it, "hoodies"
+    max_price: float | None = None  # in currency units, like search_products takes
+    min_price: float | None = None
+    currency: str | None = None
+    colours: list[str] = Field(default_factory=list)  # as the NLU normalised them ("Blue")
+    sizes: list[str] = Field(default_factory=list)
+
+    @property
+    def wants_variant(self) -> bool:
+        return bool(self.colours or self.sizes)
+
+
+def parse_request(db: sqlite_utils.Database, nlu: NLUResult, text: str) -> ProductRequest:
+    req = ProductRequest(
+        colours=list(dict.fromkeys(str(e.value) for e in nlu.entities if e.type == "colour")),
+        sizes=[
+            str(e.value)
+            for e in nlu.entities
+            if e.type == "size" and _plausible_size(text, e.start, e.end)
+        ],
+    )
+    money = nlu.first("money")
+    if money is not None and isinstance(money.value, dict) and money.value.get("amount"):
+        amount = float(money.value["amount"])
+        req.currency = money.value.get("currency")
+        before = text[max(0, money.start - MARKER_WINDOW) : money.start].lower()
+        after = text[money.end : money.end + 6].lower()
+        lex = lexicon()
+        # Under first: "不超过" (not more than) contains "超过" (more than).
+        under = lex.price_under.search(before) or lex.price_under.search(after)
+        if not under and (lex.price_over.search(before) or lex.price_over.search(after)):
+            req.min_price = amount
+        else:  # "under $60", "300元以下", or a bare budget: "hoodies for $60"
+            req.max_price = amount
+    found = find_category(db, text)
+    if found is not None:
+        req.category_word, req.category = found
+    return req
+
+
+def _plausible_size(text: str, start: int, end: int) -> bool:
+    """ "How long do refunds take?" is not a question about size Long."""
+    word = text[start:end].lower()
+    return word != "long" or not re.search(r"how\s+long", text[max(0, start - 5) : end].lower())
+
+
+def find_category(db: sqlite_utils.Database, text: str) -> tuple[str, str] | None:
+    """The customer's word for a kind of product and the category path it names, if any."""
+    low = text.lower()
+    best: tuple[str, str] | None = None
+    for word, path in _category_words(_db_key(db), db):
+        if word.isascii():
+            hit = re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", low)
+        else:
+            hit = re.search(re.escape(word), low)
+        # The longest word wins: "running shoes" names Running, not all of Shoes.
+        if hit and (best is None or len(word) > len(best[0])):
+            best = (text[hit.start() : hit.end()], path)
+    return best
+
+
+def _db_key(db: sqlite_utils.Database) -> tuple[int, int, int]:
+    count, top = db.execute("select count(*), coalesce(max(id), 0) from categories").fetchone()
+    return (id(db.conn), int(count), int(top))
+
+
+@lru_cache(maxsize=8)
+def _category_words(_key: Any, db: sqlite_utils.Database) -> tuple[tuple[str, str], ...]:
+    rows = list(db.query("select name, name_zh, path from categories"))
+    by_name = {str(r["name"]).lower(): str(r["path"]) for r in rows}
+    words: dict[str, str] = {}
+    for r in rows:
+        path = str(r["path"])
+        for part in re.split(r"\s*[&,/]\s*", str(r["name"]).lower()):
+            if len(part) < 3:
+                continue
+            words.setdefault(part, path)
+            if part.endswith("s") and len(part) > 3:
+                words.setdefault(part[:-1], path)  # "hoodies" / "hoodie", "shoes" / "shoe"
+        if r["name_zh"]:
+            words.setdefault(str(r["name_zh"]), path)
+    for word, name in lexicon().category_words.items():
+        found = by_name.get(name.lower()) or next(
+            (str(r["path"]) for r in rows if str(r["path"]).lower() == name.lower()), None
+        )
+        if found:
+            words[word] = found
+    return tuple(words.items())
+
+
+# --- searching with a request -----------------------------------------------------------------
+
+
+def search_request(
+    db: sqlite_utils.Database,
+    text: str,
+    req: ProductRequest,
+    *,
+    limit: int,
+    language: str,
+) -> list[ProductHit]:
+    """Search hits that fit the request: of its kind and within its price.
+
+    Hits that match every word of the message (or a SKU) push out partial matches, so a
+    word shared by chance does not put an unrelated product on the list.
+    """
+    fetch = max(limit * 3, 10)
+    kwargs: dict[str, Any] = {"language": language, "max_price": req.max_price}
+    if req.category:
+        hits = search_products(db, text, limit=fetch, category=req.category, **kwargs)
+        if not hits and req.category_word:  # "any hoodies?" - everything of that kind
+            hits = search_products(
+                db, req.category_word, limit=fetch, category=req.category, **kwargs
+            )
+        if not hits:
+            hits = search_products(
+                db, req.category.split(" > ")[-1], limit=fetch, category=req.category, **kwargs
+            )
+    else:
+        hits = search_products(db, text, limit=fetch, **kwargs)
+        full = [h for h in hits if h.match in ("sku", "all")]
+        hits = full or hits
+    if req.min_price is not None:
+        floor = round(req.min_price * 100)
+        hits = [h for h in hits if _max_price_cents(db, h.id) >= floor]
+    return hits
+
+
+def _max_price_cents(db: sqlite_utils.Database, product_id: int) -> int:
+    row = db.execute(
+        "select coalesce(max(price_cents), 0) from variants where product_id = ?", [product_id]
+    ).fetchone()
+    return int(row[0])
+
+
+def matching_variants(p: ProductDetail, req: ProductRequest) -> list[Any]:
+    """The product's variants with the colour and size asked for (all when none was asked)."""
+    out = []
+    for v in p.variants:
+        if req.colours and not any(colour_matches(c, v.colour) for c in req.colours):
+            continue
+        if req.sizes and (v.size or "").lower() not in {s.lower() for s in req.sizes}:
+            continue
+        if req.max_price is not None and v.price_cents > round(req.max_price * 100):
+            continue
+        out.append(v)
+    return out
+
+
+def variant_filter(
+    db: sqlite_utils.Database, hits: list[ProductHit], req: ProductRequest
+) -> tuple[list[ProductHit], bool]:
+    """Hits that have a variant in the colour/size asked for; (hits, True) when some do.
+
+    When none does, the hits come back unchanged with False, so the reply can say that
+    nothing comes in that colour and still show what there is of that kind.
+    """
+    if not req.wants_variant:
+        return hits, True
+    kept = []
+    for h in hits:
+        p = get_product(db, h.id)
+        if p is not None and matching_variants(p, req):
+            kept.append(h)
+    return (kept, True) if kept else (hits, False)

@@ -1,0 +1,131 @@
+"""Product questions on the demo catalog: kind of product, price limits, colour and size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+from test_dialogue_fakes import ScriptedNLU, demo_assistant
+
+USD = "USD"
+
+
+def _listed(db: sqlite_utils.Database, r: Any) -> list[tuple[str, str]]:
+    """(title, category path) of every product the reply listed."""
+    ids = [int(s.id.split(":")[1]) for s in r.sources if s.kind == "product"]
+    return [
+        (row[0], row[1])
+        for pid in ids
+        for row in db.execute(
+            "select p.title, c.path from products p join categories c on c.id = p.category_id "
+            "where p.id = ?",
+            [pid],
+        )
+    ]
+
+
+def test_blue_hoodies_under_60_lists_only_blue_hoodies_within_the_price(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    text = "do you have blue hoodies under 60 dollars"
+    nlu = ScriptedNLU().say(
+        text,
+        "product_search",
+        0.99,
+        ("colour", "blue", "Blue"),
+        ("money", "60 dollars", {"amount": 60.0, "currency": USD}),
+    )
+    r = demo_assistant(demo_db, nlu).turn("s", text)
+    listed = _listed(demo_db, r)
+    assert listed == [("Northfold Kids Hoodie", "Clothing > Hoodies")]  # navy, $35
+    assert "Headphones" not in r.reply and "navy" in r.reply and "$35.00" in r.reply
+    assert "$59.00" not in r.reply  # the $59 hoodie comes in no blue
+
+
+def test_chinese_ceiling_is_not_read_as_a_floor(demo_db: sqlite_utils.Database) -> None:
+    text = "有没有蓝色的卫衣 不超过300元"  # "不超过" contains "超过" (more than)
+    nlu = ScriptedNLU().say(
+        text,
+        "product_search",
+        0.99,
+        ("colour", "蓝色", "Blue"),
+        ("money", "300元", {"amount": 300.0, "currency": "CNY"}),
+    )
+    r = demo_assistant(demo_db, nlu).turn("s", text)
+    assert r.action == "products.listed" and r.resolved
+    assert {path for _, path in _listed(demo_db, r)} == {"Clothing > Hoodies"}
+    assert "藏青色" in r.reply  # the catalog's "Navy", in Chinese
+
+
+def test_no_match_within_the_price_says_so_instead_of_listing_other_things(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    text = "any hoodies under 20 dollars?"
+    nlu = ScriptedNLU().say(
+        text, "product_search", 0.99, ("money", "20 dollars", {"amount": 20.0, "currency": USD})
+    )
+    r = demo_assistant(demo_db, nlu).turn("s", text)
+    assert not _listed(demo_db, r)
+    assert "hoodies" in r.reply and "$20.00" in r.reply and r.resolved is False
+
+
+def test_over_an_amount_is_a_floor(demo_db: sqlite_utils.Database) -> None:
+    text = "running shoes over $150"
+    nlu = ScriptedNLU().say(
+        text, "product_search", 0.9, ("money", "$150", {"amount": 150.0, "currency": USD})
+    )
+    r = demo_assistant(demo_db, nlu).turn("s", text)
+    listed = _listed(demo_db, r)
+    assert listed and all(path == "Shoes > Running" for _, path in listed)
+    prices = [
+        demo_db.execute(
+            "select max(v.price_cents) from variants v join products p on p.id = v.product_id "
+            "where p.title = ?",
+            [title],
+        ).fetchone()[0]
+        for title, _ in listed
+    ]
+    assert all(p >= 15000 for p in prices)
+
+
+def test_the_blue_one_in_m_answers_that_exact_variant(demo_db: sqlite_utils.Database) -> None:
+    nlu = (
+        ScriptedNLU()
+        .say("hoodies", "product_search", 0.95)
+        .say(
+            "is the blue one in stock in M?",
+            "product_info",
+            0.99,
+            ("colour", "blue", "Blue"),
+            ("size", "M", "M"),
+        )
+    )
+    bot = demo_assistant(demo_db, nlu)
+    bot.turn("s", "hoodies")
+    r = bot.turn("s", "is the blue one in stock in M?")
+    variant_id, stock = demo_db.execute(
+        "select v.id, v.stock from variants v join products p on p.id = v.product_id "
+        "where p.title = 'Northfold Everyday Zip Hoodie' and v.colour = 'Navy' and v.size = 'M'"
+    ).fetchone()
+    assert r.action == "product.shown"
+    assert any(s.id == f"variant:{variant_id}" for s in r.sources)
+    assert f"{stock} in stock" in r.reply and "Everyday Zip Hoodie" in r.reply
+
+
+def test_a_bare_kind_of_product_is_searched_even_when_the_intent_is_a_guess(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    nlu = ScriptedNLU().say("卫衣", "place_order", 0.47)
+    r = demo_assistant(demo_db, nlu).turn("s", "卫衣")
+    assert r.action == "products.listed"
+    assert {path for _, path in _listed(demo_db, r)} == {"Clothing > Hoodies"}
+
+
+def test_compare_finds_both_products_on_either_side_of_and(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    text = "AeroBuds Pro 和 Tide ANC 哪个好"
+    nlu = ScriptedNLU().say(text, "product_compare", 0.99, ("product", "AeroBuds Pro", 1))
+    r = demo_assistant(demo_db, nlu).turn("s", text)
+    assert r.action == "products.compared"
+    assert "$149.00" in r.reply and "$199.00" in r.reply
