@@ -167,3 +167,35 @@ async def test_keys_do_nothing_before_any_message() -> None:
         await pilot.press("1", "e", "r", "t")
         await pilot.pause()
     assert stub.choices == [] and stub.relabels == []
+
+
+async def test_customer_message_while_the_engine_loads_is_queued_then_suggested() -> None:
+    import threading
+
+    from shopassist.tui.widgets.conversation import CustomerMessage, Notice
+
+    gate = threading.Event()
+    stub = StubAssistant()
+
+    def slow_engine() -> StubAssistant:
+        gate.wait(10)
+        return stub
+
+    app = AssistApp(slow_engine, autoload_llm=False)  # type: ignore[arg-type]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        box = app.query_one("#customer-input", MessageInput)
+        box.focus()
+        box.insert("where is order 10023")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert box.text == ""  # accepted, not refused
+        assert [m.message for m in app.query(CustomerMessage)] == ["where is order 10023"]
+        assert any("Waiting for the engine" in str(n.render()) for n in app.query(Notice))
+        assert not stub.turns
+        gate.set()
+        for _ in range(3):
+            await settle(app, pilot)
+        assert [t.text for turns in stub.turns.values() for t in turns] == ["where is order 10023"]
+        assert app.query_one(SuggestionList).get(1) is not None
+        assert not any("Waiting for the engine" in str(n.render()) for n in app.query(Notice))

@@ -13,7 +13,12 @@ from textual.widgets import Markdown, Static
 
 from shopassist.tui.chat_app import ChatApp
 from shopassist.tui.screens.modals import PromptScreen, ReportScreen
-from shopassist.tui.widgets.conversation import AssistantMessage, CustomerMessage, ProvenanceBadge
+from shopassist.tui.widgets.conversation import (
+    AssistantMessage,
+    CustomerMessage,
+    Notice,
+    ProvenanceBadge,
+)
 from shopassist.tui.widgets.message_input import MAX_PASTE_CHARS, MessageInput
 
 
@@ -316,3 +321,32 @@ async def test_huge_paste_is_cut_and_controls_stripped() -> None:
         await pilot.pause()
         assert len(box.text) == MAX_PASTE_CHARS
         assert "\x1b" not in box.text and "\x07" not in box.text
+
+
+async def test_message_sent_while_the_engine_loads_waits_and_then_runs() -> None:
+    gate = threading.Event()
+    stub = StubAssistant()
+
+    def slow_engine() -> StubAssistant:
+        gate.wait(10)
+        return stub
+
+    app = ChatApp(slow_engine, autoload_llm=False)  # type: ignore[arg-type]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.assistant is None
+        app.query_one(MessageInput).insert("where is order 10023")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert [m.message for m in app.query(CustomerMessage)] == ["where is order 10023"]
+        assert "Waiting for the engine" in str(app.query_one(Notice).render())
+        assert not app.query(AssistantMessage) and not stub.turns
+        gate.set()
+        await app.workers.wait_for_complete()
+        for _ in range(4):
+            await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert [t.text for turns in stub.turns.values() for t in turns] == ["where is order 10023"]
+        assert len(app.query(CustomerMessage)) == 1 and app.query(AssistantMessage)
+        assert not any("Waiting for the engine" in str(n.render()) for n in app.query(Notice))

@@ -170,6 +170,9 @@ class StubAssistant:
     def relabel(self, session_id: str, turn_index: int, intent: str) -> None:
         self.relabels.append((session_id, turn_index, intent))
 
+    def intents(self) -> list[str]:
+        return ["get_refund", "out_of_scope", "track_order"]
+
     def history(self, session_id: str) -> list[StoredTurn]:
         return [
             StoredTurn(

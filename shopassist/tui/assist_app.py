@@ -102,6 +102,8 @@ class AssistApp(ShopAssistApp):
         self._editing: tuple[int, str] | None = None  # (rank, original text)
         self._turn_token = 0
         self._pending_customer: CustomerMessage | None = None
+        # Customer messages received before the engine finished loading, run when ready.
+        self._queued: list[tuple[str, CustomerMessage, Notice]] = []
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -138,7 +140,9 @@ class AssistApp(ShopAssistApp):
         assert self.assistant is not None
         self.session_id = self.session_id or self.assistant.new_session_id()
         self.refresh_status()
-        if self.replay:
+        if self._queued:
+            self.call_later(self._run_queued)
+        elif self.replay:
             self.call_later(self.action_next_replay)
         else:
             self.call_later(
@@ -171,9 +175,18 @@ class AssistApp(ShopAssistApp):
             self.refresh_status()
 
     async def receive(self, text: str) -> bool:
-        if self.assistant is None:
-            self.notify("The engine is still loading.", severity="warning")
+        if self.engine_status == "failed":
+            self.notify("The engine could not start, so no suggestions can be made.")
             return False
+        if self.assistant is None:
+            view = self.query_one(ConversationView)
+            message = CustomerMessage(text)
+            note = Notice("Waiting for the engine; suggestions follow as soon as it is ready.")
+            await view.mount(message)
+            await view.mount(note)
+            view.scroll_end(animate=False)
+            self._queued.append((text, message, note))
+            return True
         if self.busy:
             self.notify("Still preparing suggestions for the last message.", severity="warning")
             return False
@@ -186,6 +199,14 @@ class AssistApp(ShopAssistApp):
         self._turn_token += 1
         self._suggest(self._turn_token, self.session_id, text)
         return True
+
+    async def _run_queued(self) -> None:
+        if not self._queued or self.busy or self.assistant is None:
+            return
+        text, message, note = self._queued.pop(0)
+        await message.remove()
+        await note.remove()
+        await self.receive(text)
 
     @work(thread=True, exclusive=True, group="turn")
     def _suggest(self, token: int, session_id: str, text: str) -> None:
@@ -213,6 +234,8 @@ class AssistApp(ShopAssistApp):
         suggestions.focus()
         if turn.handoff:
             await self._show_handoff(turn.handoff_summary)
+        if self._queued:
+            self.call_later(self._run_queued)
 
     @on(TurnFailed)
     async def _failed(self, message: TurnFailed) -> None:
@@ -323,12 +346,7 @@ class AssistApp(ShopAssistApp):
         )
 
     def _all_intents(self) -> list[str]:
-        listed = getattr(self.assistant, "intents", None)
-        if callable(listed):
-            return list(listed())
-        from shopassist.engine.nlu.training_data import INTENTS
-
-        return list(INTENTS)
+        return list(self.assistant.intents()) if self.assistant is not None else []
 
     def _relabel(self, turn: Any, intent: str | None) -> None:
         if not intent or self.assistant is None:

@@ -60,6 +60,8 @@ class ChatApp(ShopAssistApp):
         self._turn_token = 0
         self._pending: AssistantMessage | None = None
         self._pending_customer: CustomerMessage | None = None
+        # Messages typed before the engine finished loading: shown at once, run when ready.
+        self._queued: list[tuple[str, CustomerMessage, Notice]] = []
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -93,6 +95,8 @@ class ChatApp(ShopAssistApp):
             self.session_id = self.session_id or self.assistant.new_session_id()
             self.call_later(self._add_notice, f"New conversation {self.session_id}")
         self.refresh_status()
+        if self._queued:
+            self.call_later(self._run_queued)
 
     async def _add_notice(self, text: str, classes: str = "") -> None:
         await self.query_one(ConversationView).mount(Notice(text, classes=classes))
@@ -130,14 +134,36 @@ class ChatApp(ShopAssistApp):
 
     @on(MessageInput.Submitted)
     async def _send(self, event: MessageInput.Submitted) -> None:
+        if self.engine_status == "failed":
+            self.notify("The engine could not start, so messages cannot be answered.")
+            return
         if self.assistant is None or not self.session_id:
-            self.notify("The engine is still loading; try again in a moment.", severity="warning")
+            event.input.clear()
+            await self._queue(event.text)
             return
         if self.busy:
             self.notify("A reply is still being written (Esc cancels it).", severity="warning")
             return
         event.input.clear()
         await self.send_text(event.text)
+
+    async def _queue(self, text: str) -> None:
+        view = self.query_one(ConversationView)
+        message = CustomerMessage(text)
+        note = Notice("Waiting for the engine; this message is sent as soon as it is ready.")
+        await view.mount(message)
+        await view.mount(note)
+        view.scroll_end(animate=False)
+        self._queued.append((text, message, note))
+
+    async def _run_queued(self) -> None:
+        """Send the oldest queued message (the next one follows when its turn ends)."""
+        if not self._queued or self.busy or self.assistant is None or not self.session_id:
+            return
+        text, message, note = self._queued.pop(0)
+        await message.remove()
+        await note.remove()
+        await self.send_text(text)
 
     async def send_text(self, text: str) -> None:
         view = self.query_one(ConversationView)
@@ -211,6 +237,8 @@ class ChatApp(ShopAssistApp):
         self._pending_customer = None
         self._cancel = None
         self.query_one(ConversationView).scroll_end(animate=False)
+        if self._queued:
+            self.call_later(self._run_queued)
 
     def action_cancel_reply(self) -> None:
         if self.busy and self._cancel is not None:
