@@ -129,3 +129,32 @@ def test_compare_finds_both_products_on_either_side_of_and(
     r = demo_assistant(demo_db, nlu).turn("s", text)
     assert r.action == "products.compared"
     assert "$149.00" in r.reply and "$199.00" in r.reply
+
+
+def test_a_product_list_is_shown_as_written_and_a_short_answer_may_be_rephrased(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    from test_dialogue_fakes import DEMO_NOW
+
+    from shopassist.config import Settings
+    from shopassist.engine.assistant import Assistant
+    from shopassist.engine.llm import FakeLLM
+    from shopassist.engine.pipeline import TurnPipeline
+
+    nlu = (
+        ScriptedNLU()
+        .say("hoodies", "product_search", 0.95)
+        .say(
+            "how much is the AeroBuds Lite?", "product_info", 0.99, ("product", "AeroBuds Lite", 2)
+        )
+    )
+    llm = FakeLLM(["AeroBuds Lite costs $59.00."] * 3)
+    settings = Settings()
+    bot = Assistant(
+        settings, demo_db, TurnPipeline(demo_db, settings, nlu, backend=llm, now=DEMO_NOW)
+    )
+    listed = bot.turn("s", "hoodies")
+    assert listed.provenance.kind == "template" and not llm.calls
+    assert "list" in (listed.provenance.reason or "")
+    shown = bot.turn("s", "how much is the AeroBuds Lite?")
+    assert len(llm.calls) == 1 and shown.provenance.kind != "template"

@@ -261,7 +261,10 @@ class TurnPipeline:
             reason = (
                 "no LLM backend (template replies only)"
                 if self.backend is None
-                else (f"template wording required for {plan.action or plan.intent}")
+                else (
+                    plan.template_reason
+                    or f"template wording required for {plan.action or plan.intent}"
+                )
             )
             if on_token is not None:
                 on_token(plan.template_reply)

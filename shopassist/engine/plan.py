@@ -26,6 +26,8 @@ class ReplyPlan(BaseModel):
     customer_name: str | None = None
     # Short, fixed guidance for the LLM ("apologise first", "ask for the order number").
     guidance: list[str] = Field(default_factory=list)
-    # False when the exact template wording matters (legal text, confirmations).
+    # False when the exact template wording matters (legal text, confirmations) or when a
+    # rephrasing adds nothing (a structured list); ``template_reason`` then says why.
     use_llm: bool = True
+    template_reason: str | None = None
     max_chars: int = 700

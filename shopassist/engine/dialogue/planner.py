@@ -9,6 +9,10 @@ from shopassist.engine.dialogue.state import DialogueState
 from shopassist.engine.dialogue.templates import join_parts, render
 from shopassist.engine.plan import ReplyPlan
 
+# Room for a rephrasing to be a little longer than the template it rephrases.
+DEFAULT_MAX_CHARS = 700
+LENGTH_SLACK = 1.3
+
 
 def build_plan(
     outcome: Outcome, *, intent: str, language: str, state: DialogueState, customer_text: str
@@ -20,14 +24,39 @@ def build_plan(
     allowed = list(dict.fromkeys(outcome.allowed_values))
     if state.customer_name:
         allowed.append(state.customer_name)
+    template = join_parts(rendered, lang)
+    use_llm, reason = outcome.use_llm, None
+    if use_llm:
+        reason = _list_like(template)
+        use_llm = reason is None
     return ReplyPlan(
         intent=intent,
         action=outcome.action,
         language=lang,
         facts=outcome.facts,
-        template_reply=join_parts(rendered, lang),
+        template_reply=template,
         allowed_values=[a for a in allowed if a],
         customer_name=state.customer_name,
         guidance=outcome.guidance,
-        use_llm=outcome.use_llm,
+        use_llm=use_llm,
+        template_reason=reason,
+        max_chars=max(DEFAULT_MAX_CHARS, int(len(template) * LENGTH_SLACK)),
     )
+
+
+def _list_like(template: str) -> str | None:
+    """Why a reply is kept as its template: a list, or more sentences than a rephrasing may have.
+
+    A product list, delivery options or promotions are structured lines; a small model's
+    rephrasing of them only loses lines or merges them (and a list is longer than the
+    verifier's sentence limit anyway), so the grounded list is shown as it is.
+    """
+    from shopassist.engine.verify import MAX_SENTENCES, split_sentences
+
+    lines = [line for line in template.splitlines() if line.strip()]
+    if len(lines) >= 3:
+        return f"a {len(lines)}-line list is shown as written"
+    count = len(split_sentences(template))
+    if count > MAX_SENTENCES:
+        return f"{count} sentences, more than a rephrasing may have ({MAX_SENTENCES})"
+    return None
