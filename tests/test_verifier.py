@@ -361,3 +361,54 @@ def test_chinese_reply_must_keep_the_drafts_content() -> None:
     )
     assert verify_reply("标准配送一般需要三到五个工作日哦。", plan).ok
     assert "draft_overlap" in verify_reply("感谢您的耐心等待，祝您生活愉快。", plan).failed_rules
+
+
+def test_negation_must_survive_the_rephrase() -> None:
+    plan = ReplyPlan(
+        intent="cancel_order",
+        language="en",
+        facts=[Fact(key="order.number", value="10023", source_id="order:10023")],
+        template_reply="Order 10023 has already shipped, so it can no longer be cancelled.",
+    )
+    assert verify_reply("Sorry, order 10023 already shipped and can't be cancelled now.", plan).ok
+    flipped = verify_reply("Order 10023 has shipped, so it can be cancelled.", plan)
+    assert "negation" in flipped.failed_rules
+    positive = ReplyPlan(
+        intent="track_order",
+        language="en",
+        facts=[Fact(key="order.number", value="10023", source_id="order:10023")],
+        template_reply="Order 10023 has shipped.",
+    )
+    assert "negation" in verify_reply("Order 10023 has not shipped.", positive).failed_rules
+
+
+def test_chinese_negation_must_survive() -> None:
+    plan = ReplyPlan(
+        intent="track_order",
+        language="zh",
+        facts=[Fact(key="order.number", value="10031", source_id="order:10031")],
+        template_reply="订单 10031 还没有发货。",
+    )
+    assert verify_reply("您的订单10031目前还没有发货哦。", plan).ok
+    assert "negation" in verify_reply("您的订单10031已经发货啦。", plan).failed_rules
+
+
+@pytest.mark.parametrize(
+    ("reply", "rule"),
+    [
+        ("As a customer service assistant, I'm not equipped to reset passwords.", "boilerplate"),
+        ("I'm a human agent, happy to help with your password reset.", "boilerplate"),
+        (
+            "The customer wrote: I forgot my password. Reset it on the sign-in page.",
+            "prompt_artifacts",
+        ),
+        ("The customer has asked to reset the password on the sign-in page.", "prompt_artifacts"),
+    ],
+)
+def test_chatbot_voice_and_narration_fail(reply: str, rule: str) -> None:
+    plan = ReplyPlan(
+        intent="recover_password",
+        language="en",
+        template_reply="You can reset your password from the sign-in page by choosing 'Forgot password'.",
+    )
+    assert rule in verify_reply(reply, plan).failed_rules

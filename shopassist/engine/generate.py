@@ -116,7 +116,8 @@ def build_messages(
 
 _HARD_STOPS = "。！？\n"
 _LEADING_LABEL = re.compile(
-    r"^\s*(?:draft|reply|rewritten draft|rewritten reply|answer|response|assistant|回复|答复|草稿)\s*[:：]\s*",
+    r"^\s*(?:draft|reply|draft reply|final reply|improved reply|rewritten draft|rewritten reply"
+    r"|answer|response|assistant|回复|答复|草稿)\s*[:：]\s*",
     re.IGNORECASE,
 )
 _SOFT_STOPS = ".!?"

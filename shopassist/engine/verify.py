@@ -49,6 +49,7 @@ RULE_LANGUAGE = "language"
 RULE_LENGTH = "length"
 RULE_REPETITION = "repetition"
 RULE_DRAFT = "draft_overlap"
+RULE_NEGATION = "negation"
 
 # Share of the template's content words (Chinese: character pairs) a rephrase must keep.
 # Without it a reply with no fact-shaped tokens ("Customer: I forgot my password.") would
@@ -600,6 +601,15 @@ class Verifier:
             f"keeps only {share:.0%} of the draft's content (minimum {MIN_DRAFT_OVERLAP:.0%})",
         )
 
+    def _negation(self, folded: str) -> tuple[bool, str]:
+        draft = _negated(_fold(self.plan.template_reply))
+        reply = _negated(folded)
+        if draft == reply:
+            return True, ""
+        if draft:
+            return False, "the draft says something is not so; the reply drops the negation"
+        return False, "the reply negates something the draft does not"
+
     def _required(self, text: str, claims: list[Claim]) -> tuple[bool, str]:
         reply_support = _Support(texts=[text], folded=_fold(text))
         reply_support.add_claims(claims)
@@ -652,6 +662,7 @@ class Verifier:
             (RULE_LANGUAGE, self._language(text, lenient=False) if stripped else (True, "")),
             (RULE_REPETITION, _repetition(sentences)),
             (RULE_DRAFT, self._draft_overlap(folded)),
+            (RULE_NEGATION, self._negation(folded)),
         ]
         return _report(results)
 
@@ -680,6 +691,18 @@ def _states(value: str, reply: _Support) -> bool:
 @cache
 def _stopwords() -> frozenset[str]:
     return frozenset(_data("common_words.toml")["stopwords"])
+
+
+@cache
+def _negation_pattern() -> re.Pattern[str]:
+    words = _data("common_words.toml")["negation"]
+    en = "|".join(re.escape(w) for w in sorted(words["en"], key=len, reverse=True))
+    zh = "|".join(re.escape(w) for w in words["zh"])
+    return re.compile(rf"(?<![a-z'])(?:{en})(?![a-z'])|{zh}|n't(?![a-z])")
+
+
+def _negated(folded: str) -> bool:
+    return bool(_negation_pattern().search(folded))
 
 
 def _content_units(folded: str) -> set[str]:
