@@ -119,7 +119,11 @@ def track_order(ctx: FlowContext, out: Outcome) -> Outcome:
         if lang == "zh" or not description:
             description = fmt.status_label(event.get("status") or "", lang)
         if event.get("location"):
-            description = f"{description} ({event['location']})"
+            description = (
+                f"{description}（{event['location']}）"
+                if lang == "zh"
+                else f"{description} ({event['location']})"
+            )
         out.say(
             "track.latest_event",
             event=out.fact("shipment.latest_event", description, ssid, required=False),
@@ -418,11 +422,27 @@ def _return_items(order: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _item_title(ctx: FlowContext, item: dict[str, Any]) -> str:
+    """An order line as the reply's language shows it: a Chinese reply names the product
+    by its Chinese title (and colour) when the catalog has one, not the stored English line."""
+    if ctx.language != "zh" or not item.get("product_id"):
+        return str(item["title"])
+    row = ctx.db.execute(
+        "select title_zh from products where id = ?", [item["product_id"]]
+    ).fetchone()
+    if not row or not row[0]:
+        return str(item["title"])
+    extra = [fmt.colour_name(item["colour"], "zh")] if item.get("colour") else []
+    if item.get("size"):
+        extra.append(str(item["size"]))
+    return f"{row[0]}（{' '.join(extra)}）" if extra else str(row[0])
+
+
 @handler("confirm", "get_refund")
 def refund_confirm(ctx: FlowContext, out: Outcome) -> Outcome:
     order = ctx.order
     values = order_basics(ctx, out)
-    titles = fmt.list_join([i["title"] for i in _return_items(order)], ctx.language)
+    titles = fmt.list_join([_item_title(ctx, i) for i in order.get("items") or []], ctx.language)
     items = (
         out.fact("order.items", titles, f"order:{order['number']}")
         if titles

@@ -63,13 +63,28 @@ def colour_name(colour: str, language: str, *, inline: bool = False) -> str:
     return lexicon().colour_names_zh.get(colour.strip().lower(), colour)
 
 
-def list_join(items: list[str], language: str) -> str:
+def list_join(items: list[str], language: str, *, conjunction: str = "and") -> str:
+    """``conjunction="or"`` for a negative list: "we don't accept cheques or cash"."""
     items = [i for i in items if i]
     if language == "zh":
         return "、".join(items)
     if len(items) <= 2:
-        return " and ".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+        return f" {conjunction} ".join(items)
+    return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]
+
+
+def inline_name(name: str, language: str) -> str:
+    """A catalog or policy name inside an English sentence: "Credit or debit card" reads
+    "credit or debit card" mid-sentence, while names ("PayPal", "Pinewood Market gift
+    card") keep their capitals. Only a first word listed as common is lowered."""
+    if language == "zh" or not name:
+        return name
+    from shopassist.engine.dialogue.lexicon import lexicon
+
+    first, _, rest = name.partition(" ")
+    if first.lower() in lexicon().common_lead_words and first[1:].islower():
+        return first.lower() + (" " + rest if rest else "")
+    return name
 
 
 def address_text(address: dict[str, Any] | str | None) -> str:

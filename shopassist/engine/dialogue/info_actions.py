@@ -11,7 +11,7 @@ from shopassist.engine.dialogue.access import check_order_access
 from shopassist.engine.dialogue.actions import cancellation_fee_cents
 from shopassist.engine.dialogue.flows import FlowContext, handler, order_source
 from shopassist.engine.dialogue.handoff import build_handoff_summary
-from shopassist.engine.dialogue.lexicon import colour_matches
+from shopassist.engine.dialogue.lexicon import colour_matches, lexicon, matches
 from shopassist.engine.dialogue.outcome import LowStock, Outcome
 from shopassist.engine.dialogue.product_query import matching_variants
 from shopassist.engine.dialogue.references import named_product_ids
@@ -250,7 +250,11 @@ def product_info(ctx: FlowContext, out: Outcome) -> Outcome:
     lang = ctx.language
     out.action = "product.shown"
     variant = _chosen_variant(ctx, p)
-    if variant is None and not named_product_ids(ctx.nlu):
+    if (
+        variant is None
+        and not named_product_ids(ctx.nlu)
+        and not matches(lexicon().it, ctx.text)  # "does it come in white?" is about "it"
+    ):
         # "The blue one in M" points at whichever product just discussed has that variant.
         for m in ctx.state.mentioned:
             other = _details(ctx, [m.product_id])
@@ -555,8 +559,12 @@ def delivery_options(ctx: FlowContext, out: Outcome) -> Outcome:
 def payment_methods(ctx: FlowContext, out: Outcome) -> Outcome:
     p = _policy(ctx, out, "payment_methods", {})
     lang = ctx.language
-    accepted = [fmt.localised(m, "name", lang) for m in p.get("accepted", [])]
-    refused = [m.get(lang) or m.get("en", "") for m in p.get("not_accepted", [])]
+    accepted = [
+        fmt.inline_name(fmt.localised(m, "name", lang), lang) for m in p.get("accepted", [])
+    ]
+    refused = [
+        fmt.inline_name(m.get(lang) or m.get("en", ""), lang) for m in p.get("not_accepted", [])
+    ]
     out.action = "policy.payment_methods"
     return out.say(
         "payment.methods",
@@ -565,7 +573,7 @@ def payment_methods(ctx: FlowContext, out: Outcome) -> Outcome:
         ),
         not_accepted=out.fact(
             "payment.not_accepted",
-            fmt.list_join(refused, lang),
+            fmt.list_join(refused, lang, conjunction="or"),
             "policy:payment_methods",
             required=False,
         ),

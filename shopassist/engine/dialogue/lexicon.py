@@ -46,6 +46,8 @@ class Lexicon:
     general_question: re.Pattern[str]
     own_request: re.Pattern[str]
     reason_words: re.Pattern[str]
+    common_lead_words: frozenset[str]
+    cost_question: re.Pattern[str]
 
     def ordinal(self, text: str) -> str | None:
         low = text.lower()
@@ -90,6 +92,8 @@ def lexicon() -> Lexicon:
         general_question=_pattern(raw.get("general_question_markers", [])),
         own_request=_pattern(raw.get("own_request_markers", [])),
         reason_words=_pattern(raw.get("reason_words", [])),
+        common_lead_words=frozenset(w.lower() for w in raw.get("common_lead_words", [])),
+        cost_question=_pattern(raw.get("cost_question_markers", [])),
     )
 
 

@@ -255,6 +255,12 @@ class DialogueManager:
         product, is about that product; an order number with nothing else understood
         is most likely "where is it?".
         """
+        if (
+            intent == "cancel_order"
+            and matches(lexicon().cost_question, ctx.text)
+            and not matches(lexicon().own_request, ctx.text)
+        ):
+            return "check_cancellation_fee"  # "how much would it cost to cancel order 10099?"
         req = ctx.product_request
         if intent == "place_order" and named_product_ids(ctx.nlu) and not ctx.state.flow:
             return "product_info"  # "I'd like to buy the X, do you have it?"
@@ -336,6 +342,8 @@ class DialogueManager:
         if step.startswith("collect:"):
             slot = step.split(":", 1)[1]
             if slot in spec.free_text:
+                if matches(lexicon().reason_words, ctx.text):
+                    return True  # "不合适" reads as "no" to a classifier; here it is the reason
                 if self._digression_in_free_text(ctx):
                     return False
                 return (

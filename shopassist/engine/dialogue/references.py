@@ -38,6 +38,8 @@ def referenced_product_ids(nlu: NLUResult, state: DialogueState) -> list[int]:
         if pool and (idx == -1 or idx < len(pool)):
             return [pool[idx]]
     colours = [str(e.value).lower() for e in nlu.entities if e.type == "colour"]
+    if state.mentioned and matches(lex.it, text):
+        return [state.mentioned[0].product_id]  # "does it come in white?": the last one
     if colours and state.mentioned:
         for m in state.mentioned:
             # "the blue one" is the product that comes in blue (or navy, or midnight blue).
