@@ -158,3 +158,28 @@ def test_a_product_list_is_shown_as_written_and_a_short_answer_may_be_rephrased(
     assert "list" in (listed.provenance.reason or "")
     shown = bot.turn("s", "how much is the AeroBuds Lite?")
     assert len(llm.calls) == 1 and shown.provenance.kind != "template"
+
+
+def test_a_shoe_size_matches_inside_a_size_label(demo_db: sqlite_utils.Database) -> None:
+    nlu = (
+        ScriptedNLU()
+        .say("running shoes", "product_search", 0.95)
+        .say("第一双有42码吗", "product_info", 0.98, ("size", "42码", "42"))
+    )
+    bot = demo_assistant(demo_db, nlu)
+    bot.turn("s", "running shoes")
+    r = bot.turn("s", "第一双有42码吗")
+    assert "EU 42" in r.reply and "没有" not in r.reply
+
+
+def test_the_s_of_sizes_is_not_size_s(demo_db: sqlite_utils.Database) -> None:
+    nlu = (
+        ScriptedNLU()
+        .say("t-shirts", "product_search", 0.95)
+        .say("what sizes does the first one come in?", "product_info", 0.99, ("size", "s", "S"))
+    )
+    bot = demo_assistant(demo_db, nlu)
+    bot.turn("s", "t-shirts")
+    r = bot.turn("s", "what sizes does the first one come in?")
+    assert "Sizes:" in r.reply and "doesn't come in" not in r.reply
+    assert not any(s.kind == "variant" for s in r.sources)

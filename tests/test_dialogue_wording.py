@@ -58,3 +58,22 @@ def test_asking_what_cancelling_would_cost_does_not_start_a_cancellation(
     r = demo_assistant(demo_db, nlu).turn("s", text, customer="18")
     assert r.action == "policy.cancellation_fee" and r.state["flow"] is None
     assert "10099" in r.reply and "Shall I cancel" not in r.reply
+
+
+def test_a_reason_the_classifier_reads_as_no_is_still_the_reason(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    nlu = (
+        ScriptedNLU()
+        .say(
+            "I want a refund for order 10034",
+            "get_refund",
+            0.99,
+            ("order_number", "10034", "10034"),
+        )
+        .say("wrong item was sent", "deny", 0.86)
+    )
+    bot = demo_assistant(demo_db, nlu)
+    bot.turn("s", "I want a refund for order 10034", customer="13")
+    r = bot.turn("s", "wrong item was sent")
+    assert r.state["step"] == "confirm" and "Return shipping is free" in r.reply

@@ -13,7 +13,7 @@ from shopassist.engine.dialogue.flows import FlowContext, handler, order_source
 from shopassist.engine.dialogue.handoff import build_handoff_summary
 from shopassist.engine.dialogue.lexicon import colour_matches, lexicon, matches
 from shopassist.engine.dialogue.outcome import LowStock, Outcome
-from shopassist.engine.dialogue.product_query import matching_variants
+from shopassist.engine.dialogue.product_query import matching_variants, size_matches
 from shopassist.engine.dialogue.references import named_product_ids
 from shopassist.engine.dialogue.rules import rule_param
 from shopassist.engine.dialogue.state import MentionedProduct
@@ -90,16 +90,16 @@ def _price_text(p: ProductDetail) -> str:
 def _chosen_variant(ctx: FlowContext, p: ProductDetail) -> Any:
     """The variant a message names by colour and/or size ("the blue one in M"), if any."""
     colours = [str(e.value) for e in ctx.nlu.entities if e.type == "colour"]
-    sizes = {str(e.value).lower() for e in ctx.nlu.entities if e.type == "size"}
+    sizes = [str(e.value) for e in ctx.nlu.entities if e.type == "size"]
     if ctx.product_request is not None:
-        sizes = {s.lower() for s in ctx.product_request.sizes}
+        sizes = list(ctx.product_request.sizes)
     if not colours and not sizes:
         return None
     fitting = [
         v
         for v in p.variants
         if (not colours or any(colour_matches(c, v.colour) for c in colours))
-        and (not sizes or (v.size or "").lower() in sizes)
+        and (not sizes or any(size_matches(s, v.size) for s in sizes))
     ]
     # Prefer one in stock when several fit ("navy" and "midnight blue" both say blue).
     return next((v for v in fitting if v.stock > 0), fitting[0] if fitting else None)

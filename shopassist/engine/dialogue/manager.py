@@ -342,7 +342,9 @@ class DialogueManager:
         if step.startswith("collect:"):
             slot = step.split(":", 1)[1]
             if slot in spec.free_text:
-                if matches(lexicon().reason_words, ctx.text):
+                if matches(lexicon().reason_words, ctx.text) or matches(
+                    lexicon().free_return, ctx.text
+                ):
                     return True  # "不合适" reads as "no" to a classifier; here it is the reason
                 if self._digression_in_free_text(ctx):
                     return False

@@ -66,9 +66,27 @@ def parse_request(db: sqlite_utils.Database, nlu: NLUResult, text: str) -> Produ
 
 
 def _plausible_size(text: str, start: int, end: int) -> bool:
-    """ "How long do refunds take?" is not a question about size Long."""
+    """A size the classifier found that is really part of the wording.
+
+    "How long do refunds take?" is not about size Long, and the "s" of "sizes" is not
+    size S.
+    """
     word = text[start:end].lower()
+    before = text[start - 1 : start] if start > 0 else ""
+    after = text[end : end + 1]
+    if word.isascii() and word.isalpha() and (before.isalpha() or after.isalpha()):
+        return False
     return word != "long" or not re.search(r"how\s+long", text[max(0, start - 5) : end].lower())
+
+
+def size_matches(wanted: str, size: str | None) -> bool:
+    """ "42" fits "US 9 / EU 42"; "M" fits "M" but not "XM"."""
+    if not size:
+        return False
+    want, have = wanted.strip().lower(), size.strip().lower()
+    if not want:
+        return False
+    return want == have or want in re.split(r"[\s/,;()]+", have)
 
 
 def find_category(db: sqlite_utils.Database, text: str) -> tuple[str, str] | None:
@@ -166,7 +184,7 @@ def matching_variants(p: ProductDetail, req: ProductRequest) -> list[Any]:
     for v in p.variants:
         if req.colours and not any(colour_matches(c, v.colour) for c in req.colours):
             continue
-        if req.sizes and (v.size or "").lower() not in {s.lower() for s in req.sizes}:
+        if req.sizes and not any(size_matches(s, v.size) for s in req.sizes):
             continue
         if req.max_price is not None and v.price_cents > round(req.max_price * 100):
             continue
