@@ -58,6 +58,41 @@ def test_numbers_that_are_not_order_numbers(extractor: EntityExtractor, text: st
     assert only(extractor, text, "order_number") == []
 
 
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("any update on 10082? still waiting on it", "10082"),
+        ("where's 10082", "10082"),
+        ("10082 still hasn't come and it's been over a week now", "10082"),
+        ("has 10082 shipped yet or not", "10082"),
+        ("is there any news about 55120, I've been waiting ages", "55120"),
+        ("我的10082怎么还没到啊", "10082"),
+        ("10082 到底什么时候发货，等了好久了", "10082"),
+    ],
+)
+def test_bare_numbers_in_an_order_context(extractor: EntityExtractor, text: str, span: str) -> None:
+    """Customers often give the number alone ("any update on 10082?"): with words about
+    waiting, arriving or status around it, a bare 5+-digit run is the order."""
+    assert only(extractor, text, "order_number") == [(span, span)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "any update on delivery to zip code 94103? still waiting",
+        "my tracking number is 492564321348 but where is it",
+        "still waiting, call me at 4155550134 when it arrives",
+        "where can I get 12000 pcs shipped",
+        "the parcel weighs 12500 grams, when will it arrive",
+        "I've been waiting since 20261103",
+        "still waiting for the 25000 mAh power bank to arrive",
+        "邮编 100085 能送到吗，还在等",
+    ],
+)
+def test_bare_numbers_that_look_like_something_else(extractor: EntityExtractor, text: str) -> None:
+    assert only(extractor, text, "order_number") == []
+
+
 def test_invoice_numbers(extractor: EntityExtractor) -> None:
     assert only(extractor, "send INV-2026-10023 again", "invoice_number") == [
         ("INV-2026-10023", "INV-2026-10023")
@@ -182,6 +217,38 @@ def test_gazetteer_exact_fuzzy_zh_and_sku(gazetteer: Gazetteer) -> None:
     assert names("how much are the") == []
     fuzzy = resolve_overlaps(gazetteer.find("airbuds pro"))[0]
     assert fuzzy.meta["product_id"] == 1 and 0 < fuzzy.confidence < 0.98
+
+
+def test_gazetteer_finds_names_inside_chinese_and_unambiguous_partial_titles() -> None:
+    products = [
+        ProductRecord(1, "AeroBuds Pro", "AeroBuds Pro 主动降噪真无线耳机", "Sonique"),
+        ProductRecord(4, "Tide ANC Earbuds", "Tide ANC 降噪耳机", "Orca Acoustics"),
+        ProductRecord(54, "Kestrel View 27 4K Monitor", None, "Kestrel"),
+        ProductRecord(55, "Kestrel View 34 Curved Ultrawide Monitor", None, "Kestrel"),
+        ProductRecord(31, "Northfold Classic Pullover Hoodie", None, "Northfold"),
+    ]
+    gaz = Gazetteer(products, common_words=["compare", "the", "with", "classic", "pullover"])
+
+    def names(text: str) -> list[tuple[object, str]]:
+        return [
+            (c.meta.get("product_id"), text[c.start : c.end])
+            for c in resolve_overlaps(gaz.find(text))
+        ]
+
+    assert names("AeroBuds Pro 和 Tide ANC 哪个好") == [(1, "AeroBuds Pro"), (4, "Tide ANC")]
+    assert names("AeroBuds Pro和Tide ANC哪个好") == [(1, "AeroBuds Pro"), (4, "Tide ANC")]
+    assert names("compare the aerobuds pro with the tide anc") == [
+        (1, "aerobuds pro"),
+        (4, "tide anc"),
+    ]
+    assert names("is the Kestrel View 34 any good") == [(55, "Kestrel View 34")]
+    # "Kestrel View" names two monitors: the brand is all that is certain.
+    assert [p for p, _ in names("is the kestrel view any good")] == [None]
+    # A prefix made only of ordinary words is not a product name.
+    assert names("a classic pullover in red") == []
+    assert names("the Northfold Classic in red") == [(31, "Northfold Classic")]
+    partial = resolve_overlaps(gaz.find("tide anc"))[0]
+    assert partial.meta["matched"] == "partial" and 0.75 <= partial.confidence < 0.9
 
 
 def test_gazetteer_from_db_is_cached_and_refreshed(db: sqlite_utils.Database) -> None:

@@ -73,11 +73,42 @@ _ORDER_ZH = re.compile(
     r"\s*(?:号码|号|是|为|:|：)*\s*(?:\#\s+)?(?P<num>\#?\d{3,20})(?!\d)"
 )
 _HASH_NUMBER = re.compile(r"(?<![A-Za-z0-9_#])(?P<num>\#\d{4,20})(?!\d)")
-_BARE_NUMBER = re.compile(r"(?<![A-Za-z0-9_#$¥￥€£.,/-])(?P<num>\d{5,20})(?![\d.,]?\d)(?![/-])")
-_ORDER_CONTEXT = re.compile(
-    r"order|purchase|package|parcel|shipment|deliver|track|cancel|refund|return|订单|包裹|快递|物流|退",
+_BARE_NUMBER = re.compile(
+    r"(?<![A-Za-z0-9_#$¥￥€£.,/-])(?P<num>\d{5,20})(?![\d.,]?\d)(?![/-])"
+    # a measure or a currency after it: "25000 mAh", "12500 grams", "12000 pcs", "30000元"
+    r"(?!\s*(?:%|mah|mm|cm|km|kg|g|mg|ml|l|w|kw|v|hz|gb|tb|mb|grams?|kilos?|pcs|pieces?|items?"
+    r"|units?|dollars?|bucks|cents?|usd|eur|euros?|rmb|cny|yuan|steps|calories|kcal|words"
+    r"|people|times|miles|feet|ft|years?|days?|hours?|minutes?)\b)"
+    r"(?!\s*(?:元|块|件|个|只|毫|克|千克|公斤|米|步|年|天|次|人|张|台))",
     re.IGNORECASE,
 )
+# Words that make a bare number the order: the order itself, or asking after it
+# ("any update on 10082?", "where's 10082", "10082 still hasn't come", "10082 还没到").
+_ORDER_CONTEXT = re.compile(
+    r"order|purchase|package|parcel|shipment|ship(?:ped|ping)?\b|deliver|dispatch|track|cancel"
+    r"|refund|return|update|news|status|where|waiting|wait(?:ed)?\b|arriv|\bcome\b|\bcame\b"
+    r"|hasn'?t|haven'?t|still|received?\b|\bsent\b"
+    r"|订单|包裹|快递|物流|退|到|发货|寄|还没|进度|查",
+    re.IGNORECASE,
+)
+# ... unless the words just before it say what else it is: a postcode, a phone, an
+# account or card number, a tracking number (not an order we can look up), a weight.
+_NOT_ORDER_BEFORE = re.compile(
+    r"(?:\bzip|post\s*code|postal|(?:phone|mobile|cell)\s*(?:number|no\.?|#|is)|\btel\b"
+    r"|call\s+me|text\s+me|whatsapp|account|card|tracking|member(?:ship)?|weigh(?:s|ing)?"
+    r"|邮编|邮政编码|电话|手机|卡号|账号|会员|重)(?:\W+\w+){0,2}\W*$",
+    re.IGNORECASE,
+)
+
+
+def _looks_like_date(number: str) -> bool:
+    """ "20261103": an 8-digit run that is a plausible YYYYMMDD is read as a date."""
+    if len(number) != 8:
+        return False
+    year, month, day = int(number[:4]), int(number[4:6]), int(number[6:])
+    return 1990 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31
+
+
 # "bi\w?ll" also catches the common typos "biull", "bilol".
 _INVOICE_CONTEXT = re.compile(r"(?:invoice|bi\w?ll|receipt|发票|账单|收据)\W{0,12}$", re.IGNORECASE)
 _INVOICE_CODE = re.compile(
@@ -112,9 +143,11 @@ def _order_candidates(text: str) -> list[Candidate]:
     if _ORDER_CONTEXT.search(text) or len(text.split()) <= 4:
         for m in _BARE_NUMBER.finditer(text):
             number = m.group("num")
-            if 1900 <= int(number[:4]) <= 2100 and len(number) == 4:
-                continue
             start, end = m.span("num")
+            if _looks_like_date(number) or _NOT_ORDER_BEFORE.search(
+                text[max(0, start - 30) : start]
+            ):
+                continue
             out.append(Candidate("order_number", number, start, end, 0.6))
     return out
 

@@ -4,7 +4,10 @@ Built for big catalogs: nothing here is O(products) per message.
 
 1. Exact phrases: every title, title without its brand, brand and SKU is indexed as a
    token sequence; the message's token windows are looked up while they remain a prefix of
-   some key, so a message costs about one dict lookup per token.
+   some key, so a message costs about one dict lookup per token. Leading words of a
+   title ("Tide ANC" for "Tide ANC Earbuds") count when they name one product only and
+   start with a name rather than an ordinary word. Latin tokens are found the same way
+   inside Chinese text ("AeroBuds Pro和Tide ANC哪个好").
 2. Chinese titles: indexed by their first two characters and confirmed with
    ``startswith`` at each position.
 3. Typos ("airbuds pro" → "AeroBuds Pro"): only for message tokens that are neither in the
@@ -30,8 +33,10 @@ from shopassist.engine.nlu.entities import Candidate
 MAX_GAZETTEER_CHARS = 2000
 FUZZY_TOKEN_CUTOFF = 78.0
 FUZZY_TITLE_CUTOFF = 84.0
+PARTIAL_CONFIDENCE = 0.82  # above the 0.75 that counts as shop evidence, below exact titles
 MAX_POSTING = 60  # a vocabulary token in more titles than this is not distinctive
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
+_MODEL_NAME = re.compile(r"[a-z][A-Z]|[A-Za-z]\d|\d[A-Za-z]")  # CrispPro, X12, 65W
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
 
 
@@ -73,6 +78,9 @@ class Gazetteer:
         self._phrases: dict[str, list[_Entry]] = {}
         self._prefixes: set[str] = set()
         self._zh: dict[str, list[tuple[str, _Entry]]] = {}
+        # Leading words of a title ("Tide ANC" of "Tide ANC Earbuds") -> the products
+        # whose title or brand-less title starts with them; used only when there is one.
+        self._partial: dict[str, set[int]] = {}
         self._postings: dict[str, list[int]] = {}  # vocab token -> product ids
         self._titles_norm: dict[int, str] = {}
         self._title_len: dict[int, int] = {}
@@ -115,12 +123,18 @@ class Gazetteer:
         for token in set(tokens):
             if not token.isdigit():
                 self._postings.setdefault(token, []).append(product.id)
+        self._add_partials(tokens, product.id)
+        raw_tokens = _TOKEN.findall(product.title)
         if product.brand:
             brand_tokens = _norm_tokens(product.brand)
             self._add_phrase(product.brand, _Entry("brand", None, product.brand))
             if tokens[: len(brand_tokens)] == brand_tokens and len(tokens) - len(brand_tokens) >= 2:
                 rest = " ".join(tokens[len(brand_tokens) :])
                 self._add_phrase(rest, _Entry("alias", product.id, product.title))
+                # Without the brand only a model-style name leads a partial ("CrispPro
+                # Air", "X12"), not a plain word ("Classic Pullover", "Wide Leg").
+                if _MODEL_NAME.search(raw_tokens[len(brand_tokens)]):
+                    self._add_partials(tokens[len(brand_tokens) :], product.id)
         if product.title_zh:
             zh = product.title_zh.strip().lower()
             entries = [zh]
@@ -130,6 +144,15 @@ class Gazetteer:
                     self._zh.setdefault(phrase[:2], []).append(
                         (phrase, _Entry("title_zh", product.id, product.title))
                     )
+
+    def _add_partials(self, tokens: list[str], product_id: int) -> None:
+        """Two or more leading words that start with a name, not an ordinary word: "tide
+        anc" or "northfold classic" names a product, "classic pullover" or "smart led"
+        could be anything."""
+        if len(tokens) < 3 or tokens[0].isdigit() or tokens[0] in self.common_words:
+            return
+        for n in range(2, len(tokens)):
+            self._partial.setdefault(" ".join(tokens[:n]), set()).add(product_id)
 
     @classmethod
     def from_db(cls, db: Any, common_words: Iterable[str] = ()) -> Gazetteer:
@@ -169,10 +192,12 @@ class Gazetteer:
         spans = [(m.start(), m.end(), m.group().lower()) for m in _TOKEN.finditer(text)]
         out: list[Candidate] = []
         covered: set[int] = set()
-        # 1. exact token-sequence phrases, longest at each position
+        # 1. exact token-sequence phrases, longest at each position; an unambiguous
+        #    partial title counts when it is longer than any exact phrase there.
         for i in range(len(spans)):
             key = ""
             best: tuple[int, list[_Entry]] | None = None
+            partial: tuple[int, int] | None = None
             for j in range(i, len(spans)):
                 key = spans[j][2] if j == i else key + " " + spans[j][2]
                 if key not in self._prefixes:
@@ -180,7 +205,24 @@ class Gazetteer:
                 entries = self._phrases.get(key)
                 if entries:
                     best = (j, entries)
-            if best is not None:
+                else:
+                    ids = self._partial.get(key)
+                    if ids is not None and len(ids) == 1:
+                        partial = (j, next(iter(ids)))
+            if partial is not None and (best is None or partial[0] > best[0]):
+                j, pid = partial
+                out.append(
+                    Candidate(
+                        "product",
+                        self.products[pid].title,
+                        spans[i][0],
+                        spans[j][1],
+                        PARTIAL_CONFIDENCE,
+                        {"product_id": pid, "matched": "partial"},
+                    )
+                )
+                covered.update(range(i, j + 1))
+            elif best is not None:
                 j, entries = best
                 cand = self._exact_candidate(entries, spans[i][0], spans[j][1])
                 if cand is not None:
