@@ -183,3 +183,33 @@ def test_the_s_of_sizes_is_not_size_s(demo_db: sqlite_utils.Database) -> None:
     r = bot.turn("s", "what sizes does the first one come in?")
     assert "Sizes:" in r.reply and "doesn't come in" not in r.reply
     assert not any(s.kind == "variant" for s in r.sources)
+
+
+def test_a_recommendation_stays_within_the_kind_and_price_asked_for(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    text = "recommend a speaker under $60"
+    nlu = ScriptedNLU().say(
+        text, "recommendation", 0.99, ("money", "$60", {"amount": 60.0, "currency": USD})
+    )
+    r = demo_assistant(demo_db, nlu).turn("s", text)
+    listed = _listed(demo_db, r)
+    assert listed and {path for _, path in listed} == {"Audio > Speakers"}
+    assert "USB" not in r.reply
+
+
+def test_warranty_question_is_answered_from_policy_whatever_the_intent(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    nlu = (
+        ScriptedNLU()
+        .say("What's the warranty on headphones?", "product_search", 0.99)
+        .say("how long is the warranty on hoodies?", "product_info", 0.9)
+        .say("保修多久", "out_of_scope", 0.5)
+    )
+    bot = demo_assistant(demo_db, nlu)
+    r = bot.turn("a", "What's the warranty on headphones?")
+    assert r.action == "policy.warranty" and "24 months" in r.reply
+    assert "12 months" in bot.turn("b", "how long is the warranty on hoodies?").reply
+    r = bot.turn("c", "保修多久")
+    assert "24 个月" in r.reply and "12 个月" in r.reply

@@ -81,6 +81,9 @@ def flow_for_intent() -> dict[str, str]:
     for spec in load_flows().values():
         for intent in spec.intents:
             mapping[intent] = spec.name
+    for name in load_flows():
+        # A flow without intents of its own ("warranty", "howto") is reached by its name.
+        mapping.setdefault(name, name)
     return mapping
 
 

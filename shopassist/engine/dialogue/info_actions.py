@@ -386,15 +386,29 @@ def recommendation(ctx: FlowContext, out: Outcome) -> Outcome:
     bought: set[int] = set()
     if ctx.state.customer_id is not None and ctx.state.verified:
         bought = customers.purchased_product_ids(db, ctx.state.customer_id)
+    req = ctx.product_request
+    category_ids: list[int] = []
     if seed:
         row = db.execute("select category_id from products where id = ?", [seed[0].id]).fetchone()
         category_id = row[0] if row else None
+    elif req is not None and req.category:
+        # "a gift for my dad, he likes coffee": the kind of product asked for.
+        category_ids = [
+            int(r[0])
+            for r in db.execute(
+                "select id from categories where path = ? or path like ?",
+                [req.category, req.category + " > %"],
+            )
+        ]
     elif ctx.state.customer_id is not None and ctx.state.verified:
         history = customers.purchased_category_ids(db, ctx.state.customer_id)
         if history:
             category_id = history[0]
             intro = "product.recommend_history"
-    exclude = bought | {p.id for p in seed}
+    # A kind of product asked for ("a speaker under $60") is a hard limit: search hits of
+    # that kind may be listed themselves, and nothing of another kind fills the list.
+    asked_kind = req is not None and bool(req.category) and not ctx.product_ids
+    exclude = bought | (set() if asked_kind else {p.id for p in seed})
     sql = (
         "select p.id, sum(v.stock) as stock from products p join variants v on v.product_id = p.id "
         "where p.status = 'active' {where} group by p.id having stock > 0 order by stock desc, p.id limit 12"
@@ -402,11 +416,16 @@ def recommendation(ctx: FlowContext, out: Outcome) -> Outcome:
     params: list[Any] = []
     where = ""
     if category_id is not None:
-        where = "and p.category_id = ?"
-        params.append(category_id)
+        category_ids = [category_id]
+    if category_ids:
+        where = f"and p.category_id in ({', '.join('?' * len(category_ids))})"
+        params.extend(category_ids)
+    if req is not None and req.max_price is not None:
+        where += " and v.price_cents <= ?"
+        params.append(round(req.max_price * 100))
     rows = db.execute(sql.format(where=where), params).fetchall()
     ids = [r[0] for r in rows if r[0] not in exclude][:MAX_LIST]
-    if not ids and where:  # everything in that category is already theirs: widen
+    if not ids and where and not asked_kind:  # everything in that category is theirs: widen
         rows = db.execute(sql.format(where=""), []).fetchall()
         ids = [r[0] for r in rows if r[0] not in exclude][:MAX_LIST]
     products = _details(ctx, ids)
@@ -636,6 +655,32 @@ def refund_policy(ctx: FlowContext, out: Outcome) -> Outcome:
             ),
         )
     return out
+
+
+@handler("act", "warranty")
+def warranty(ctx: FlowContext, out: Outcome) -> Outcome:
+    """The warranty from policy; for a named kind of product, which period applies to it."""
+    p = _policy(ctx, out, "warranty", {})
+    sid = "policy:warranty"
+    out.action = "policy.warranty"
+    out.resolved = True
+    electronics = out.fact("warranty.electronics_months", p.get("electronics_months", 24), sid)
+    default = out.fact("warranty.default_months", p.get("default_months", 12), sid)
+    req = ctx.product_request
+    if req is not None and req.category:
+        top = req.category.split(" > ")[0]
+        is_electronic = top in p.get("electronics_categories", [])
+        word = (
+            req.category_word
+            if ctx.language == "zh" and req.category_word
+            else req.category.split(" > ")[-1].lower()
+        )
+        out.say(
+            "warranty.category", category=word, months=electronics if is_electronic else default
+        )
+    else:
+        out.say("warranty.policy", electronics_months=electronics, default_months=default)
+    return out.say("warranty.claim")
 
 
 @handler("act", "howto")

@@ -48,6 +48,7 @@ class Lexicon:
     reason_words: re.Pattern[str]
     common_lead_words: frozenset[str]
     cost_question: re.Pattern[str]
+    warranty: re.Pattern[str]
 
     def ordinal(self, text: str) -> str | None:
         low = text.lower()
@@ -94,6 +95,7 @@ def lexicon() -> Lexicon:
         reason_words=_pattern(raw.get("reason_words", [])),
         common_lead_words=frozenset(w.lower() for w in raw.get("common_lead_words", [])),
         cost_question=_pattern(raw.get("cost_question_markers", [])),
+        warranty=_pattern(raw.get("warranty_markers", [])),
     )
 
 

@@ -256,6 +256,13 @@ class DialogueManager:
         is most likely "where is it?".
         """
         if (
+            matches(lexicon().warranty, ctx.text)
+            and intent in (*PRODUCT_INTENTS, "out_of_scope")
+            and not ctx.state.flow
+            and ctx.nlu.first("order_number") is None
+        ):
+            return "warranty"  # "what's the warranty on headphones?"
+        if (
             intent == "cancel_order"
             and matches(lexicon().cost_question, ctx.text)
             and not matches(lexicon().own_request, ctx.text)
