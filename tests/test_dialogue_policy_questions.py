@@ -75,3 +75,12 @@ def test_policy_question_inside_a_flow_is_answered_and_the_flow_resumes(
     r = bot.turn("s", "how do I cancel an order?")
     assert "24 hours" in r.reply and r.reply.endswith("What's the reason for the return?")
     assert r.state["flow"] == "get_refund" and r.state["step"] == "collect:reason"
+
+
+def test_a_delivery_time_question_naming_an_order_tracks_that_order(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    text = "when will order 10082 arrive?"
+    nlu = ScriptedNLU().say(text, "delivery_period", 0.99, ("order_number", "10082", "10082"))
+    r = demo_assistant(demo_db, nlu).turn("s", text, customer="10")
+    assert r.action == "order.tracked" and "2026-12-03" in r.reply

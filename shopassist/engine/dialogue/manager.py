@@ -262,6 +262,10 @@ class DialogueManager:
             and ctx.nlu.first("order_number") is None
         ):
             return "warranty"  # "what's the warranty on headphones?"
+        if intent in ("delivery_period", "delivery_options") and (
+            ctx.nlu.first("order_number") is not None
+        ):
+            return "track_order"  # "when will order 10082 arrive?" is about that order
         if (
             intent == "cancel_order"
             and matches(lexicon().cost_question, ctx.text)
