@@ -12,7 +12,9 @@ import datetime as dt
 import logging
 import re
 import threading
+import tomllib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -115,6 +117,65 @@ def _shop_evidence(entities: list[Entity]) -> bool:
     return any(e.confidence >= _EVIDENCE.get(e.type, 2.0) for e in entities)
 
 
+@dataclass(frozen=True)
+class CueRule:
+    """One rule of ``data/intent_cues.toml``: swap the top intent for ``to`` on word cues."""
+
+    id: str
+    from_intents: frozenset[str]
+    to: str
+    any: re.Pattern[str] | None
+    all: tuple[re.Pattern[str], ...]
+    none: re.Pattern[str] | None
+    needs_entity: frozenset[str]
+
+    def fires(self, top: str, text: str, entities: list[Entity]) -> bool:
+        if top not in self.from_intents or top == self.to:
+            return False
+        if self.needs_entity and not any(
+            e.type in self.needs_entity and e.confidence >= _EVIDENCE.get(e.type, 2.0)
+            for e in entities
+        ):
+            return False
+        if self.any is not None and not self.any.search(text):
+            return False
+        if not all(p.search(text) for p in self.all):
+            return False
+        return self.none is None or not self.none.search(text)
+
+
+def _cue_pattern(cues: list[str]) -> re.Pattern[str] | None:
+    parts = []
+    for cue in cues:
+        cue = cue.strip().lower()
+        if not cue:
+            continue
+        body = r"\s+".join(re.escape(w) for w in cue.split())
+        # Latin cues on word boundaries ("cost" not in "costume"); Chinese as substrings.
+        parts.append(rf"(?<![a-z]){body}(?![a-z])" if cue.isascii() else body)
+    return re.compile("|".join(parts), re.IGNORECASE) if parts else None
+
+
+@lru_cache(maxsize=1)
+def cue_rules() -> tuple[CueRule, ...]:
+    with (Path(__file__).parent / "data" / "intent_cues.toml").open("rb") as fh:
+        data = tomllib.load(fh)
+    rules = []
+    for raw in data.get("rule", []):
+        rules.append(
+            CueRule(
+                id=str(raw["id"]),
+                from_intents=frozenset(raw["from"]),
+                to=str(raw["to"]),
+                any=_cue_pattern(list(raw.get("any", []))),
+                all=tuple(p for c in raw.get("all", []) if (p := _cue_pattern([c])) is not None),
+                none=_cue_pattern(list(raw.get("none", []))),
+                needs_entity=frozenset(raw.get("needs_entity", [])),
+            )
+        )
+    return tuple(rules)
+
+
 def catalog_vocabularies(db: Any) -> tuple[Gazetteer, OptionVocabulary]:
     """The gazetteer and colour/size vocabulary for a database, rebuilt when it changes."""
     key = _db_key(db)
@@ -157,6 +218,7 @@ class Understander:
         self.training_report = training_report
         self.threshold = float(self.settings.confidence_threshold)
         self._oos_index = model.label_index.get(OUT_OF_SCOPE)
+        self._cue_rules = cue_rules()
 
     @classmethod
     def load(
@@ -195,6 +257,7 @@ class Understander:
         entities = self._safe(lambda: self.entities(text, today), [])
         try:
             probs, coverage = self.model.probabilities(text)
+            probs = self.apply_cues(probs, text[:2000], entities)
             intent, ranking, clarify = self.decide(probs, coverage, _shop_evidence(entities))
             if not _LETTER.search(text[:2000]) and not is_bare_reply(text, entities):
                 # Digits, punctuation and emoji only ("[1,2]", "??", "👍"): the features
@@ -230,6 +293,20 @@ class Understander:
         if self.gazetteer is not None:
             candidates += self.gazetteer.find(text)
         return [c.to_entity(text) for c in resolve_overlaps(candidates)]
+
+    def apply_cues(self, probs: np.ndarray, text: str, entities: list[Entity]) -> np.ndarray:
+        """Swap the top intent for a rule's target when its word cues are present (see
+        ``data/intent_cues.toml``): the classifier cannot know the catalog, nor that 退单
+        before shipping is a cancellation."""
+        labels = self.model.labels
+        top = int(np.argmax(probs))
+        for rule in self._cue_rules:
+            target = self.model.label_index.get(rule.to)
+            if target is not None and rule.fires(labels[top], text, entities):
+                probs = probs.copy()
+                probs[top], probs[target] = probs[target], probs[top]
+                break
+        return probs
 
     def decide(
         self, probs: np.ndarray, coverage: float, shop_evidence: bool = False
