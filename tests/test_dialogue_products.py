@@ -213,3 +213,24 @@ def test_warranty_question_is_answered_from_policy_whatever_the_intent(
     assert "12 months" in bot.turn("b", "how long is the warranty on hoodies?").reply
     r = bot.turn("c", "保修多久")
     assert "24 个月" in r.reply and "12 个月" in r.reply
+
+
+def test_a_colour_after_a_list_narrows_that_kind_and_chinese_shows_chinese_colours(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    nlu = (
+        ScriptedNLU()
+        .say("你好，我想买一件外套", "place_order", 0.66)
+        .say("有黑色的吗", "product_search", 0.99, ("colour", "黑色", "Black"))
+        .say("第一个有L码吗", "product_info", 0.9, ("size", "L码", "L"))
+    )
+    bot = demo_assistant(demo_db, nlu)
+    r = bot.turn("s", "你好，我想买一件外套")
+    assert r.action == "products.listed"  # a kind of product, not the ordering FAQ
+    assert {path for _, path in _listed(demo_db, r)} == {"Clothing > Jackets"}
+    r = bot.turn("s", "有黑色的吗")
+    listed = _listed(demo_db, r)
+    assert listed and {path for _, path in listed} == {"Clothing > Jackets"}
+    assert "黑色" in r.reply and "Black" not in r.reply
+    r = bot.turn("s", "第一个有L码吗")
+    assert any(s.kind == "variant" for s in r.sources) and "黑色 / L" in r.reply

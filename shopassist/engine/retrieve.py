@@ -71,6 +71,16 @@ class Retrieval(BaseModel):
     sources: list[Source] = Field(default_factory=list)
 
 
+def _shown_category(db: sqlite_utils.Database, state: DialogueState) -> str | None:
+    if not state.shown:
+        return None
+    row = db.execute(
+        "select c.path from products p join categories c on c.id = p.category_id where p.id = ?",
+        [state.shown[0]],
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
 def retrieve(db: sqlite_utils.Database, inp: RetrieveInput) -> Retrieval:
     intent = inp.nlu.intent.name
     out = Retrieval(claim=claim_from_message(db, inp.nlu))
@@ -79,9 +89,16 @@ def retrieve(db: sqlite_utils.Database, inp: RetrieveInput) -> Retrieval:
         wants_products = intent in PRODUCT_INTENTS and (
             intent != "product_info" or not out.product_ids
         )
-        unsure = intent == "out_of_scope" or inp.nlu.intent.confidence < UNSURE_CONFIDENCE
+        # "我想买一件外套" reads as place_order (an FAQ about ordering) to the classifier.
+        unsure = (
+            intent in ("out_of_scope", "place_order")
+            or inp.nlu.intent.confidence < UNSURE_CONFIDENCE
+        )
         if intent in PRODUCT_INTENTS or (unsure and not out.product_ids):
             req = parse_request(db, inp.nlu, inp.text)
+            if intent == "product_search" and req.wants_variant and not req.category:
+                # "有黑色的吗？" right after a list narrows that list's kind of product.
+                req.category = _shown_category(db, inp.state)
             out.request = req
             if wants_products or (unsure and req.category):
                 # An unplaced message naming a kind of product ("有耳机吗？") is searched

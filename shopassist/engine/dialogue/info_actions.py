@@ -93,6 +93,8 @@ def _chosen_variant(ctx: FlowContext, p: ProductDetail) -> Any:
     sizes = [str(e.value) for e in ctx.nlu.entities if e.type == "size"]
     if ctx.product_request is not None:
         sizes = list(ctx.product_request.sizes)
+    if not colours and sizes and p.id in ctx.state.shown:
+        colours = list(ctx.state.shown_colours)  # the colour the list was narrowed to
     if not colours and not sizes:
         return None
     fitting = [
@@ -101,6 +103,9 @@ def _chosen_variant(ctx: FlowContext, p: ProductDetail) -> Any:
         if (not colours or any(colour_matches(c, v.colour) for c in colours))
         and (not sizes or any(size_matches(s, v.size) for s in sizes))
     ]
+    if not fitting and colours and sizes and not any(e.type == "colour" for e in ctx.nlu.entities):
+        # The list's colour does not come in that size: any colour in the size asked for.
+        fitting = [v for v in p.variants if any(size_matches(s, v.size) for s in sizes)]
     # Prefer one in stock when several fit ("navy" and "midnight blue" both say blue).
     return next((v for v in fitting if v.stock > 0), fitting[0] if fitting else None)
 
@@ -155,6 +160,7 @@ def _list_products(
         lines.append(render(key, lang, values))
         _low_stock(out, p, lang)
     _remember(ctx, products[:MAX_LIST], shown=True)
+    ctx.state.shown_colours = list(req.colours) if by_variant and req is not None else []
     out.say(intro, **intro_values, products="\n" + "\n".join(lines) + "\n")
     if len(lines) > 1:
         out.say("product.list_outro")
@@ -168,6 +174,14 @@ def _variant_name(v: Any, req: Any, language: str) -> str:
     if req.sizes and v.size:
         parts.append(v.size)
     return " ".join(parts) or str(v.title)
+
+
+def _variant_label(v: Any, language: str) -> str:
+    """ "Moss / L" as the catalog has it; in Chinese, the colour in Chinese ("苔藓绿 / L")."""
+    if language != "zh" or not v.colour:
+        return str(v.title)
+    parts = [fmt.colour_name(v.colour, "zh")] + ([str(v.size)] if v.size else [])
+    return " / ".join(parts)
 
 
 def _prices_text(variants: list[Any], p: ProductDetail) -> str:
@@ -272,7 +286,7 @@ def product_info(ctx: FlowContext, out: Outcome) -> Outcome:
         out.say(
             "product.variant_price",
             title=title,
-            variant=out.fact("variant.title", variant.title, variant.source_id),
+            variant=out.fact("variant.title", _variant_label(variant, lang), variant.source_id),
             price=out.fact(
                 "variant.price", fmt.money(variant.price_cents, variant.currency), variant.source_id
             ),

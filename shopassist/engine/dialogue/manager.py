@@ -276,7 +276,10 @@ class DialogueManager:
         if intent == "place_order" and named_product_ids(ctx.nlu) and not ctx.state.flow:
             return "product_info"  # "I'd like to buy the X, do you have it?"
         if ctx.state.flow is None and not ctx.nlu.clarify and intent not in PRODUCT_INTENTS:
-            unsure = intent == "out_of_scope" or ctx.nlu.intent.confidence < UNPLACED_CONFIDENCE
+            unsure = (
+                intent in ("out_of_scope", "place_order")
+                or ctx.nlu.intent.confidence < UNPLACED_CONFIDENCE
+            )
             if unsure and req is not None and req.category and ctx.product_hits:
                 return "product_search"  # "卫衣" alone: a kind of product
         if (

@@ -57,6 +57,8 @@ class DialogueState(BaseModel):
     suspended: list[SuspendedFlow] = Field(default_factory=list)
     mentioned: list[MentionedProduct] = Field(default_factory=list)
     shown: list[int] = Field(default_factory=list)  # product ids of the last list, in order
+    # Colours the last list was narrowed to ("有黑色的吗"): "the first one in L" means black L.
+    shown_colours: list[str] = Field(default_factory=list)
     last_order: str | None = None  # the order number last discussed, for "cancel it"
     last_flow: str | None = None  # the last task flow started, for late corrections
     clarify: list[str] | None = None

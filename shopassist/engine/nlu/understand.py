@@ -123,11 +123,12 @@ class CueRule:
 
     id: str
     from_intents: frozenset[str]
-    to: str
+    to: str | None
     any: re.Pattern[str] | None
     all: tuple[re.Pattern[str], ...]
     none: re.Pattern[str] | None
     needs_entity: frozenset[str]
+    clarify: tuple[str, ...] = ()
 
     def fires(self, top: str, text: str, entities: list[Entity]) -> bool:
         if top not in self.from_intents or top == self.to:
@@ -166,11 +167,12 @@ def cue_rules() -> tuple[CueRule, ...]:
             CueRule(
                 id=str(raw["id"]),
                 from_intents=frozenset(raw["from"]),
-                to=str(raw["to"]),
+                to=str(raw["to"]) if raw.get("to") else None,
                 any=_cue_pattern(list(raw.get("any", []))),
                 all=tuple(p for c in raw.get("all", []) if (p := _cue_pattern([c])) is not None),
                 none=_cue_pattern(list(raw.get("none", []))),
                 needs_entity=frozenset(raw.get("needs_entity", [])),
+                clarify=tuple(raw.get("clarify", [])),
             )
         )
     return tuple(rules)
@@ -257,8 +259,10 @@ class Understander:
         entities = self._safe(lambda: self.entities(text, today), [])
         try:
             probs, coverage = self.model.probabilities(text)
-            probs = self.apply_cues(probs, text[:2000], entities)
+            probs, ask = self.apply_cues(probs, text[:2000], entities)
             intent, ranking, clarify = self.decide(probs, coverage, _shop_evidence(entities))
+            if ask and intent.name in ask:
+                clarify = list(ask)
             if not _LETTER.search(text[:2000]) and not is_bare_reply(text, entities):
                 # Digits, punctuation and emoji only ("[1,2]", "??", "👍"): the features
                 # see nothing but masked digits, so any intent would be a guess.
@@ -294,19 +298,28 @@ class Understander:
             candidates += self.gazetteer.find(text)
         return [c.to_entity(text) for c in resolve_overlaps(candidates)]
 
-    def apply_cues(self, probs: np.ndarray, text: str, entities: list[Entity]) -> np.ndarray:
-        """Swap the top intent for a rule's target when its word cues are present (see
-        ``data/intent_cues.toml``): the classifier cannot know the catalog, nor that 退单
-        before shipping is a cancellation."""
+    def apply_cues(
+        self, probs: np.ndarray, text: str, entities: list[Entity]
+    ) -> tuple[np.ndarray, tuple[str, ...]]:
+        """Apply the first rule of ``data/intent_cues.toml`` whose word cues are present:
+        swap the top intent for the rule's target (the classifier cannot know the
+        catalog, nor that 退单 before shipping is a cancellation), or name the pair to
+        ask about when the message cannot tell them apart."""
         labels = self.model.labels
         top = int(np.argmax(probs))
         for rule in self._cue_rules:
-            target = self.model.label_index.get(rule.to)
-            if target is not None and rule.fires(labels[top], text, entities):
+            if not rule.fires(labels[top], text, entities):
+                continue
+            if rule.clarify:
+                if all(name in self.model.label_index for name in rule.clarify):
+                    return probs, rule.clarify
+                continue
+            target = self.model.label_index.get(rule.to or "")
+            if target is not None:
                 probs = probs.copy()
                 probs[top], probs[target] = probs[target], probs[top]
-                break
-        return probs
+                return probs, ()
+        return probs, ()
 
     def decide(
         self, probs: np.ndarray, coverage: float, shop_evidence: bool = False
