@@ -430,7 +430,15 @@ def test_zh_return_or_cancel_by_shipping_state(
     understander: Understander, text: str, intent: str
 ) -> None:
     """退单 / 把订单退了 means cancel before shipping and a return after delivery."""
-    assert understander.understand(text).intent.name == intent
+    result = understander.understand(text)
+    assert result.intent.name == intent and result.clarify is None
+
+
+@pytest.mark.parametrize("text", ["帮我把这个订单退了", "退单", "订单10023退掉吧"])
+def test_zh_return_or_cancel_without_context_asks(understander: Understander, text: str) -> None:
+    result = understander.understand(text)
+    assert result.clarify == ["cancel_order", "get_refund"]
+    assert result.intent.name in result.clarify
 
 
 SHORT_ACCOUNT = {
