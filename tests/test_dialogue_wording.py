@@ -77,3 +77,9 @@ def test_a_reason_the_classifier_reads_as_no_is_still_the_reason(
     bot.turn("s", "I want a refund for order 10034", customer="13")
     r = bot.turn("s", "wrong item was sent")
     assert r.state["step"] == "confirm" and "Return shipping is free" in r.reply
+
+
+def test_one_business_day_is_singular(demo_db: sqlite_utils.Database) -> None:
+    text = "how long does delivery take?"
+    r = demo_assistant(demo_db, ScriptedNLU().say(text, "delivery_period")).turn("s", text)
+    assert "within 1 business day of payment" in r.reply and "day(s)" not in r.reply

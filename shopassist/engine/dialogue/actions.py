@@ -91,6 +91,7 @@ def track_order(ctx: FlowContext, out: Outcome) -> Outcome:
         return out.say(
             "track.not_shipped",
             dispatch_days=out.fact("policy.dispatch_days", days, "policy:dispatch_days"),
+            business_days=fmt.business_days(days, lang),
         )
     ssid = f"shipment:{shipment['id']}"
     out.source(

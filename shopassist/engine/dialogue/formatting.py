@@ -63,6 +63,12 @@ def colour_name(colour: str, language: str, *, inline: bool = False) -> str:
     return lexicon().colour_names_zh.get(colour.strip().lower(), colour)
 
 
+def business_days(n: object, language: str) -> str:
+    """The unit after a number of business days: "1 business day", "3 business days"."""
+    key = "unit.business_day" if str(n).strip() == "1" else "unit.business_days"
+    return phrase(key, language)
+
+
 def list_join(items: list[str], language: str, *, conjunction: str = "and") -> str:
     """``conjunction="or"`` for a negative list: "we don't accept cheques or cash"."""
     items = [i for i in items if i]

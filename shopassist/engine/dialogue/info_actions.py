@@ -582,6 +582,7 @@ def delivery_options(ctx: FlowContext, out: Outcome) -> Outcome:
         "delivery.options",
         methods="\n" + "\n".join(lines) + "\n",
         dispatch_days=out.fact("policy.dispatch_days", dispatch, "policy:dispatch_days"),
+        business_days=fmt.business_days(dispatch, lang),
     )
     if "free_return_shipping" in ctx.flags:
         out.say("delivery.vip")
@@ -734,6 +735,7 @@ def howto(ctx: FlowContext, out: Outcome) -> Outcome:
         out.say(
             "howto.track",
             dispatch_days=out.fact("policy.dispatch_days", days, "policy:dispatch_days"),
+            business_days=fmt.business_days(days, lang),
         )
     return out.say(f"howto.offer.{task}")
 
