@@ -356,6 +356,7 @@ class OptionVocabulary:
     prefixes: set[str] = field(default_factory=set)
     cjk: dict[str, tuple[str, str]] = field(default_factory=dict)
     cjk_max: int = 1
+    cjk_first: frozenset[str] = frozenset()  # first characters of the Chinese names
 
     def compile(self) -> None:
         self.latin.clear()
@@ -376,6 +377,7 @@ class OptionVocabulary:
                 for n in range(1, len(parts) + 1):
                     self.prefixes.add(" ".join(parts[:n]))
         self.cjk_max = max((len(a) for a in self.cjk), default=1)
+        self.cjk_first = frozenset(a[0] for a in self.cjk)
 
     def find(self, text: str) -> list[tuple[int, int, str, str, str]]:
         """(start, end, type, canonical, alias) for every colour or size name."""
@@ -399,6 +401,9 @@ class OptionVocabulary:
                 run, base = m.group(), m.start()
                 pos = 0
                 while pos < len(run):
+                    if run[pos] not in self.cjk_first:  # most characters start no name
+                        pos += 1
+                        continue
                     for n in range(min(self.cjk_max, len(run) - pos), 0, -1):
                         piece = run[pos : pos + n]
                         hit = self.cjk.get(piece)

@@ -102,6 +102,7 @@ class SentimentAnalyser:
         zh_vocab |= self.lex.frustration | self.lex.profanity
         self._zh_vocab = {t for t in zh_vocab if re.search(f"[{_CJK}]", t)}
         self._zh_max = max((len(t) for t in self._zh_vocab), default=1)
+        self._zh_first = frozenset(t[0] for t in self._zh_vocab)
 
     def _segment_zh(self, run: str) -> list[str]:
         """Greedy longest match against the lexicon; unknown characters stand alone."""
@@ -109,6 +110,10 @@ class SentimentAnalyser:
         i = 0
         vocab = self._zh_vocab
         while i < len(run):
+            if run[i] not in self._zh_first:  # starts no lexicon term: stands alone
+                out.append(run[i])
+                i += 1
+                continue
             for n in range(min(self._zh_max, len(run) - i), 0, -1):
                 piece = run[i : i + n]
                 if n == 1 or piece in vocab:
