@@ -54,9 +54,10 @@ def test_verified_rephrase_is_used_and_streamed_sentence_by_sentence() -> None:
 
 
 def test_echoed_leading_label_is_dropped() -> None:
-    outcome, _ = run(FakeLLM(["DRAFT: " + GOOD]))
+    outcome, seen = run(FakeLLM(["DRAFT: " + GOOD]))
     assert outcome.provenance.kind == "llm"
     assert outcome.text == GOOD
+    assert "".join(seen) == outcome.streamed == GOOD  # nothing for the caller to replace
 
 
 def test_unsupported_number_stops_generation_and_is_never_streamed() -> None:

@@ -166,7 +166,7 @@ class _SentenceGate:
     def _release(self, sentence: str) -> bool:
         if not self.text.strip():
             # Small models often start by echoing a label ("DRAFT: ..."): drop it.
-            sentence = _LEADING_LABEL.sub("", sentence)
+            sentence = _LEADING_LABEL.sub("", sentence).lstrip()
         if not sentence.strip():
             self.forwarded.append(sentence)
             return True
