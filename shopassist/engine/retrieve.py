@@ -19,7 +19,7 @@ from shopassist.engine.dialogue.product_query import (
     search_request,
     variant_filter,
 )
-from shopassist.engine.dialogue.references import resolve_product_ids
+from shopassist.engine.dialogue.references import points_at_one, resolve_product_ids
 from shopassist.engine.dialogue.state import DialogueState
 from shopassist.engine.nlu.result import NLUResult
 from shopassist.engine.turn_result import Source
@@ -100,6 +100,10 @@ def retrieve(db: sqlite_utils.Database, inp: RetrieveInput) -> Retrieval:
                 # "有黑色的吗？" right after a list narrows that list's kind of product.
                 req.category = _shown_category(db, inp.state)
             out.request = req
+            if intent == "product_search" and out.product_ids and points_at_one(inp.text):
+                # "那款有黑色的吗" asks about the product it points at (the dialogue manager
+                # reads it as product_info), unless it names another kind of product.
+                wants_products = bool(req.category_word)
             if wants_products or (unsure and req.category):
                 # An unplaced message naming a kind of product ("有耳机吗？") is searched
                 # too; the dialogue manager reads it as a product search.

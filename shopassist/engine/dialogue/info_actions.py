@@ -14,7 +14,7 @@ from shopassist.engine.dialogue.handoff import build_handoff_summary
 from shopassist.engine.dialogue.lexicon import colour_matches, lexicon, matches
 from shopassist.engine.dialogue.outcome import LowStock, Outcome
 from shopassist.engine.dialogue.product_query import matching_variants, size_matches
-from shopassist.engine.dialogue.references import named_product_ids
+from shopassist.engine.dialogue.references import named_product_ids, points_at_one
 from shopassist.engine.dialogue.rules import rule_param
 from shopassist.engine.dialogue.state import MentionedProduct
 from shopassist.engine.dialogue.templates import render
@@ -267,7 +267,8 @@ def product_info(ctx: FlowContext, out: Outcome) -> Outcome:
     if (
         variant is None
         and not named_product_ids(ctx.nlu)
-        and not matches(lexicon().it, ctx.text)  # "does it come in white?" is about "it"
+        # "does it come in white?" / "第二个有白色的吗" ask about that one product
+        and not points_at_one(ctx.text)
     ):
         # "The blue one in M" points at whichever product just discussed has that variant.
         for m in ctx.state.mentioned:

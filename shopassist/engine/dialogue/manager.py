@@ -21,7 +21,7 @@ from shopassist.engine.dialogue.flows import (
 )
 from shopassist.engine.dialogue.lexicon import lexicon, looks_like_injection, matches
 from shopassist.engine.dialogue.outcome import Outcome
-from shopassist.engine.dialogue.references import named_product_ids
+from shopassist.engine.dialogue.references import named_product_ids, points_at_one
 from shopassist.engine.dialogue.templates import has_template, render
 from shopassist.engine.privacy import mask_pii
 from shopassist.kb.orders import normalise_order_number
@@ -273,6 +273,13 @@ class DialogueManager:
         ):
             return "check_cancellation_fee"  # "how much would it cost to cancel order 10099?"
         req = ctx.product_request
+        if (
+            intent == "product_search"
+            and ctx.product_ids
+            and points_at_one(ctx.text)
+            and (req is None or not req.category_word)
+        ):
+            return "product_info"  # "那款有黑色的吗": a question about that one, not a search
         if intent == "place_order" and named_product_ids(ctx.nlu) and not ctx.state.flow:
             return "product_info"  # "I'd like to buy the X, do you have it?"
         if ctx.state.flow is None and not ctx.nlu.clarify and intent not in PRODUCT_INTENTS:
