@@ -11,7 +11,7 @@ from shopassist.engine.dialogue.access import check_order_access
 from shopassist.engine.dialogue.actions import cancellation_fee_cents
 from shopassist.engine.dialogue.flows import FlowContext, handler, order_source
 from shopassist.engine.dialogue.handoff import build_handoff_summary
-from shopassist.engine.dialogue.lexicon import colour_matches, lexicon, matches
+from shopassist.engine.dialogue.lexicon import colour_matches
 from shopassist.engine.dialogue.outcome import LowStock, Outcome
 from shopassist.engine.dialogue.product_query import matching_variants, size_matches
 from shopassist.engine.dialogue.references import named_product_ids, points_at_one
