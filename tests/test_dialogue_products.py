@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlite_utils
@@ -234,3 +235,45 @@ def test_a_colour_after_a_list_narrows_that_kind_and_chinese_shows_chinese_colou
     assert "黑色" in r.reply and "Black" not in r.reply
     r = bot.turn("s", "第一个有L码吗")
     assert any(s.kind == "variant" for s in r.sources) and "黑色 / L" in r.reply
+
+
+def _cny(text: str, surface: str, amount: float, intent: str = "product_search") -> ScriptedNLU:
+    return ScriptedNLU().say(
+        text, intent, 0.95, ("money", surface, {"amount": amount, "currency": "CNY"})
+    )
+
+
+def test_a_budget_in_yuan_is_converted_with_the_policy_rate_and_said_zh(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    text = "有没有耳机，500元以内"
+    r = demo_assistant(demo_db, _cny(text, "500元", 500.0)).turn("s", text)
+    rate = json.loads(
+        demo_db.execute("select value from policies where key = 'exchange_rates'").fetchone()[0]
+    )["CNY"]
+    usd = f"${500 * rate:,.2f}"
+    assert f"500元（约 {usd}）以内" in r.reply
+    assert any(f.key == "price.converted_limit" and f.value == usd for f in r.facts)
+    assert any(s.id == "policy:exchange_rates" for s in r.sources)
+    prices = [int(row[0]) for row in demo_db.execute("select price_cents from variants")]
+    listed = _listed(demo_db, r)
+    assert listed and all(path.startswith("Audio") for _, path in listed)
+    assert "$129.00" not in r.reply and max(prices) > 500 * rate * 100  # not read as $500
+
+
+def test_a_budget_in_yuan_is_converted_en(demo_db: sqlite_utils.Database) -> None:
+    for text, surface in (("headphones under ¥200", "¥200"), ("earbuds under 200 RMB", "200 RMB")):
+        r = demo_assistant(demo_db, _cny(text, surface, 200.0)).turn("s", text)
+        assert f"{surface} is about $28.00" in r.reply and "$129.00" not in r.reply
+        assert any(f.value == "$28.00" for f in r.facts)
+
+
+def test_without_a_rate_the_list_is_not_filtered_and_the_reply_says_usd(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    demo_db.execute("delete from policies where key = 'exchange_rates'")
+    text = "headphones under ¥200"
+    r = demo_assistant(demo_db, _cny(text, "¥200", 200.0)).turn("s", text)
+    assert "prices are in US dollars" in r.reply and "¥200" in r.reply
+    assert r.action == "products.listed" and _listed(demo_db, r)
+    assert "$200.00" not in r.reply

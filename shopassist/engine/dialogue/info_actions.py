@@ -215,11 +215,33 @@ def _search(ctx: FlowContext, limit: int = 5, *, strict: bool = False) -> list[P
     return _details(ctx, [h.id for h in hits[:limit]])
 
 
+def _foreign_budget_note(ctx: FlowContext, out: Outcome) -> None:
+    """Say how a budget in another currency was read: "200元（约 $28.00）以内", or that
+    prices are in the shop's currency and the list is not filtered by price."""
+    req = ctx.product_request
+    if req is None or not req.asked_money:
+        return
+    out.allowed_values.append(req.asked_money)  # the customer's own words
+    if req.rate and (req.max_price is not None or req.min_price is not None):
+        out.source(Source(id="policy:exchange_rates", kind="policy", title="exchange rates"))
+        limit = req.max_price if req.max_price is not None else req.min_price
+        usd = out.fact(
+            "price.converted_limit",
+            fmt.money(round(float(limit or 0) * 100), req.currency or "USD"),
+            "policy:exchange_rates",
+        )
+        key = "product.budget_converted" if req.max_price is not None else "product.floor_converted"
+        out.say(key, asked=req.asked_money, price=usd)
+    else:
+        out.say("product.budget_unconverted", asked=req.asked_money)
+
+
 @handler("act", "product_search")
 def product_search(ctx: FlowContext, out: Outcome) -> Outcome:
     products = _search(ctx)
     req = ctx.product_request
     lang = ctx.language
+    _foreign_budget_note(ctx, out)
     out.action = "products.listed"
     if not products:
         out.resolved = False
@@ -445,6 +467,7 @@ def recommendation(ctx: FlowContext, out: Outcome) -> Outcome:
         ids = [r[0] for r in rows if r[0] not in exclude][:MAX_LIST]
     products = _details(ctx, ids)
     out.action = "products.recommended"
+    _foreign_budget_note(ctx, out)
     if not products:
         out.resolved = False
         return out.say("product.none")

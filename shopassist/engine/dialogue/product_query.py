@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from shopassist.engine.dialogue.lexicon import colour_matches, lexicon
 from shopassist.engine.nlu.result import NLUResult
+from shopassist.kb.orders import get_policy
 from shopassist.kb.search import ProductDetail, ProductHit, get_product, search_products
 
 # How far before an amount a marker may stand: "under 60 dollars", "less than about $60".
@@ -29,6 +30,11 @@ class ProductRequest(BaseModel):
     max_price: float | None = None  # in currency units, like search_products takes
     min_price: float | None = None
     currency: str | None = None
+    # A budget in another currency ("200元以内"): the customer's words, and the rate that
+    # turned it into the shop's currency (None: no rate, so no price filter was applied).
+    asked_money: str | None = None
+    asked_currency: str | None = None
+    rate: float | None = None
     colours: list[str] = Field(default_factory=list)  # as the NLU normalised them ("Blue")
     sizes: list[str] = Field(default_factory=list)
 
@@ -48,14 +54,24 @@ def parse_request(db: sqlite_utils.Database, nlu: NLUResult, text: str) -> Produ
     )
     money = nlu.first("money")
     if money is not None and isinstance(money.value, dict) and money.value.get("amount"):
-        amount = float(money.value["amount"])
-        req.currency = money.value.get("currency")
+        amount: float | None = float(money.value["amount"])
+        shop_currency = _shop_currency(db)
+        currency = str(money.value.get("currency") or shop_currency).upper()
+        req.currency = shop_currency
+        if currency != shop_currency:
+            # Prices are in the shop's currency; a budget in another is converted with
+            # the policy's rate, or dropped (the reply says so) when there is none.
+            req.asked_money, req.asked_currency = money.text, currency
+            req.rate = _exchange_rate(db, currency)
+            amount = round(float(amount) * req.rate, 2) if req.rate else None
         before = text[max(0, money.start - MARKER_WINDOW) : money.start].lower()
         after = text[money.end : money.end + 6].lower()
         lex = lexicon()
         # Under first: "不超过" (not more than) contains "超过" (more than).
         under = lex.price_under.search(before) or lex.price_under.search(after)
-        if not under and (lex.price_over.search(before) or lex.price_over.search(after)):
+        if amount is None:
+            pass
+        elif not under and (lex.price_over.search(before) or lex.price_over.search(after)):
             req.min_price = amount
         else:  # "under $60", "300元以下", or a bare budget: "hoodies for $60"
             req.max_price = amount
@@ -63,6 +79,17 @@ def parse_request(db: sqlite_utils.Database, nlu: NLUResult, text: str) -> Produ
     if found is not None:
         req.category_word, req.category = found
     return req
+
+
+def _shop_currency(db: sqlite_utils.Database) -> str:
+    shop = get_policy(db, "shop", {})
+    return str((shop or {}).get("currency") or "USD").upper() if isinstance(shop, dict) else "USD"
+
+
+def _exchange_rate(db: sqlite_utils.Database, currency: str) -> float | None:
+    rates = get_policy(db, "exchange_rates", {})
+    rate = rates.get(currency) if isinstance(rates, dict) else None
+    return float(rate) if isinstance(rate, int | float) and rate > 0 else None
 
 
 def _plausible_size(text: str, start: int, end: int) -> bool:
