@@ -63,7 +63,7 @@ def parse_request(db: sqlite_utils.Database, nlu: NLUResult, text: str) -> Produ
             # the policy's rate, or dropped (the reply says so) when there is none.
             req.asked_money, req.asked_currency = money.text, currency
             req.rate = _exchange_rate(db, currency)
-            amount = round(float(amount) * req.rate, 2) if req.rate else None
+            amount = round(float(money.value["amount"]) * req.rate, 2) if req.rate else None
         before = text[max(0, money.start - MARKER_WINDOW) : money.start].lower()
         after = text[money.end : money.end + 6].lower()
         lex = lexicon()
