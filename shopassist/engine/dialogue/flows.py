@@ -170,8 +170,14 @@ def _denied(ctx: FlowContext, access: OrderAccess) -> Outcome:
         state.step = "verify"
         return out.say("verify.ask", order_number=number)
     if access.status == "not_on_account":
+        if state.lookup_failed:
+            # Asked once for a corrected number already: stop asking, offer a person.
+            state.end_flow()
+            out.resolved = False
+            return out.say("verify.not_on_account_again", order_number=number)
         state.slots.pop("order_number", None)
         state.step = "collect:order_number"
+        state.lookup_failed = True
         return out.say("verify.not_on_account", order_number=number)
     # mismatch
     if state.verification_failures >= MAX_VERIFICATION_FAILURES:

@@ -127,6 +127,11 @@ class DialogueManager:
             )
 
         active = load_flows().get(state.flow) if state.flow else None
+        if active is not None and state.lookup_failed and not self._corrects_number(ctx):
+            # The order was not found and the customer moved on: nothing is half done,
+            # so the stale request is dropped rather than resumed after this answer.
+            state.end_flow()
+            active = None
         if active is not None:
             return self._continue(ctx, active)
         if state.last_flow in load_flows() and (
@@ -322,6 +327,13 @@ class DialogueManager:
         ):
             return "track_order"
         return intent
+
+    @staticmethod
+    def _corrects_number(ctx: FlowContext) -> bool:
+        """After "order X is not on your account": does this message give another number?"""
+        if ctx.claim.given:
+            return True  # "it's under my other email": the lookup may succeed now
+        return ctx.nlu.first("order_number") is not None or bool(_DIGITS.search(ctx.text))
 
     @staticmethod
     def _is_yes(ctx: FlowContext) -> bool:

@@ -59,6 +59,9 @@ class DialogueState(BaseModel):
     shown: list[int] = Field(default_factory=list)  # product ids of the last list, in order
     # Colours the last list was narrowed to ("有黑色的吗"): "the first one in L" means black L.
     shown_colours: list[str] = Field(default_factory=list)
+    # The order number in the slot was looked up and is not on the customer's account: the
+    # flow asks once for a corrected number, and is dropped if the customer moves on.
+    lookup_failed: bool = False
     last_order: str | None = None  # the order number last discussed, for "cancel it"
     last_flow: str | None = None  # the last task flow started, for late corrections
     clarify: list[str] | None = None
@@ -100,12 +103,14 @@ class DialogueState(BaseModel):
         self.flow = flow
         self.step = None
         self.pending = None
+        self.lookup_failed = False
 
     def end_flow(self) -> None:
         self.flow = None
         self.step = None
         self.pending = None
         self.slots = {}
+        self.lookup_failed = False
 
     def suspend_active(self) -> None:
         if self.flow:
