@@ -4,7 +4,9 @@ grounding checks, the CLI, and the bundled suite against its targets."""
 from __future__ import annotations
 
 import json
+import re
 import textwrap
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -266,6 +268,47 @@ def test_the_suite_clock_decides_return_windows(tmp_path: Path, demo_db_path: Pa
     assert first.clock == "frozen at 2026-11-29T09:00:00Z"
     second = run_suite(later, demo_db_path)
     assert second.conversations[0].passed, second.conversations[0].failures
+
+
+def test_one_conversation_run_alone_uses_the_suite_clock(
+    tmp_path: Path, demo_db_path: Path
+) -> None:
+    # Order 10053 was delivered on 2026-11-24: returnable at the demo's "now", whatever
+    # today's date is, because the pipeline itself carries the frozen time.
+    root = write_suite(
+        tmp_path / "s",
+        {
+            "a.toml": """
+            [[conversation]]
+            id = "window"
+            language = "en"
+            customer = 9
+
+            [[conversation.turns]]
+            user = "I want to return order 10053 for a refund"
+            expect = { action = "none" }
+            """
+        },
+    )
+    conv = load_suite(root).conversations[0]
+    settings = load_settings(db=demo_db_path, no_llm=True)
+    with DialogueEvaluator(settings, demo_db_path) as evaluator:
+        early = evaluator.run_conversation(conv, now=datetime(2026, 11, 29, 9))
+        late = evaluator.run_conversation(conv, now=datetime(2027, 3, 1, 9))
+    assert early.passed, early.failures
+    assert late.turns[0].action == "return.refused"
+
+
+def test_time_is_read_from_the_dialogue_clock_only() -> None:
+    """No second hook to patch: the runner freezes ``dialogue.clock`` and nothing else."""
+    engine = Path(__file__).resolve().parent.parent / "shopassist" / "engine"
+    offenders = [
+        f"{path.name}: {hit}"
+        for path in [*engine.glob("dialogue/*.py"), engine / "dialogue_eval.py"]
+        if path.name != "clock.py"
+        for hit in re.findall(r"datetime\.now\(|date\.today\(|\b_now\(|setattr\(", path.read_text())
+    ]
+    assert not offenders
 
 
 # --- leak and grounding checks ---------------------------------------------------------------

@@ -557,7 +557,7 @@ class DialogueEvaluator:
         outcomes = []
         with frozen_clock(suite.settings.now) as clock:
             for conv in chosen:
-                outcome = self.run_conversation(conv)
+                outcome = self.run_conversation(conv, now=suite.settings.now)
                 outcomes.append(outcome)
                 if on_conversation is not None:
                     on_conversation(outcome)
@@ -569,7 +569,11 @@ class DialogueEvaluator:
             conversations=outcomes,
         )
 
-    def run_conversation(self, conv: Conversation) -> ConversationOutcome:
+    def run_conversation(
+        self, conv: Conversation, *, now: datetime | None = None
+    ) -> ConversationOutcome:
+        """``now`` fixes the pipeline's clock (``dialogue.clock``) for every turn, so a
+        conversation run on its own answers like it does inside ``run``."""
         from shopassist.engine.assistant import Assistant
         from shopassist.engine.pipeline import TurnPipeline
         from shopassist.kb.db import open_db
@@ -589,7 +593,11 @@ class DialogueEvaluator:
         )
         try:
             pipeline = TurnPipeline.build(
-                kb, self.settings, backend=self.backend, understander=self.understander
+                kb,
+                self.settings,
+                backend=self.backend,
+                understander=self.understander,
+                now=now,
             )
             # Not closed: closing an Assistant closes the shared LLM backend.
             assistant = Assistant(self.settings, kb, pipeline)

@@ -40,15 +40,6 @@ def _policy_source(key: str) -> Source:
     return Source(id=f"policy:{key}", kind="policy", title=key.replace("_", " "))
 
 
-def _now() -> datetime:
-    # Kept as a module attribute: the evaluation runner may replace it to freeze time.
-    return clock.now()
-
-
-def _now_iso() -> str:
-    return _now().replace(microsecond=0).isoformat() + "Z"
-
-
 def cancellation_fee_cents(order: dict[str, Any], flags: set[str], policy: dict[str, Any]) -> int:
     if order["status"] in policy.get("free_statuses", ["pending"]):
         return 0
@@ -60,7 +51,7 @@ def cancellation_fee_cents(order: dict[str, Any], flags: set[str], policy: dict[
     except ValueError:
         placed_at = None
     hours = policy.get("free_window_hours", 24)
-    if placed_at is not None and (_now() - placed_at).total_seconds() <= hours * 3600:
+    if placed_at is not None and (clock.now() - placed_at).total_seconds() <= hours * 3600:
         return 0
     if placed is None:
         return 0
@@ -173,7 +164,7 @@ def cancel_act(ctx: FlowContext, out: Outcome) -> Outcome:
     fee = cancellation_fee_cents(order, ctx.flags, policy)
     was_paid = order["status"] != "pending"
     values = order_basics(ctx, out)
-    orders.cancel_order(ctx.db, order["id"], fee, at=_now_iso())
+    orders.cancel_order(ctx.db, order["id"], fee, at=clock.now_iso())
     out.action = "order.cancelled"
     sid = f"order:{order['number']}"
     if not was_paid:
@@ -271,7 +262,7 @@ def change_act(ctx: FlowContext, out: Outcome) -> Outcome:
             change["item"]["id"],
             quantity=change.get("quantity"),
             variant=change.get("variant"),
-            at=_now_iso(),
+            at=clock.now_iso(),
         )
         total = ctx.db.execute(
             "select total_cents from orders where id = ?", [order["id"]]
@@ -319,7 +310,7 @@ def address_act(ctx: FlowContext, out: Outcome) -> Outcome:
     # Free text from the chat: kept whole in line1 for staff to check, not parsed.
     new = {"name": name, "line1": ctx.state.slots["new_address"], "freeform": True}
     orders.set_shipping_address(
-        ctx.db, order["id"], {k: v for k, v in new.items() if v}, at=_now_iso()
+        ctx.db, order["id"], {k: v for k, v in new.items() if v}, at=clock.now_iso()
     )
     out.action = "order.address_changed"
     return out.say("address.done", **values, new_address=ctx.state.slots["new_address"])
@@ -394,7 +385,7 @@ def refund_check(ctx: FlowContext, out: Outcome) -> Outcome | None:
         return out.say("refund.already_returned", **values)
     delivered = fmt.parse_day(orders.delivered_at(order))
     window = _return_window(ctx)
-    if delivered is not None and (_now().date() - delivered).days > window:
+    if delivered is not None and (clock.now().date() - delivered).days > window:
         out.source(_policy_source("return_window_days"))
         return out.say(
             "refund.window_passed",
@@ -486,7 +477,7 @@ def refund_act(ctx: FlowContext, out: Outcome) -> Outcome:
         refund_cents=refund,
         refund_method="original_payment_method",
         free_return_shipping=free,
-        at=_now_iso(),
+        at=clock.now_iso(),
     )
     out.action = "return.created"
     rsid = f"return:{rma}"

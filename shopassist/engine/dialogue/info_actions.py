@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from shopassist.engine.dialogue import actions as _actions
+from shopassist.engine.dialogue import clock
 from shopassist.engine.dialogue import formatting as fmt
 from shopassist.engine.dialogue.access import check_order_access
 from shopassist.engine.dialogue.actions import cancellation_fee_cents
@@ -29,10 +29,6 @@ _COMPARE_SPLIT = re.compile(
     r"\s+(?:and|or|vs\.?|versus|compared to|against)\s+|[,，、？?]|和|与|跟|还是|对比|比较|哪个|哪款",
     re.IGNORECASE,
 )
-
-
-def actions_now() -> Any:
-    return _actions._now()
 
 
 def _policy(ctx: FlowContext, out: Outcome, key: str, default: Any) -> Any:
@@ -477,9 +473,8 @@ def recommendation(ctx: FlowContext, out: Outcome) -> Outcome:
 @handler("act", "promotions")
 def promotions(ctx: FlowContext, out: Outcome) -> Outcome:
     promos = _policy(ctx, out, "promotions", [])
-    # Through actions._now (which reads the dialogue clock), so a runner that freezes
-    # time by replacing that one hook freezes promotions too.
-    today = actions_now().date().isoformat()
+    # The dialogue clock: a frozen run (evaluation, tests) sees the same live promotions.
+    today = clock.today().isoformat()
     live = [p for p in promos if str(p.get("valid_until", "9999")) >= today]
     out.action = "promotions.listed"
     if not live:
