@@ -221,8 +221,16 @@ _MONEY_PATTERNS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+# Every money pattern needs one of these; one search spares eight on most messages.
+_MONEY_HINT = re.compile(
+    r"[$¥￥€£元块]|人民币|usd|dollar|buck|rmb|cny|eur|pound|gbp", re.IGNORECASE
+)
+
+
 def _money_candidates(text: str) -> list[Candidate]:
-    out = []
+    out: list[Candidate] = []
+    if not _MONEY_HINT.search(text):
+        return out
     for pattern, currency in _MONEY_PATTERNS:
         for m in pattern.finditer(text):
             amount = float(m.group("amt").replace(",", ""))
@@ -287,7 +295,26 @@ def _zh_int(text: str) -> int:
     return _ZH_NUMBERS.get(text[0], 1)
 
 
-def _quantity_candidates(text: str) -> list[Candidate]:
+def _quantity_candidates(
+    text: str, has_digit: bool = True, has_cjk: bool = True, words: set[str] | None = None
+) -> list[Candidate]:
+    """``has_digit``/``has_cjk``/``words`` (lower-case Latin words) let the caller skip
+    patterns that cannot match; the defaults run them all."""
+    out: list[Candidate] = []
+    if has_digit:
+        out += _quantity_digit_candidates(text)
+    if words is None or not words.isdisjoint(_QTY_WORD_TRIGGERS):
+        out += _quantity_word_candidates(text)
+    if has_cjk:
+        for m in _QTY_ZH.finditer(text):
+            n = _zh_int(m.group("n"))
+            # "一个问题", "这个": 一 with a generic measure word is rarely a quantity.
+            conf = 0.6 if m.group("n") == "一" and m.group("u") == "个" else 0.88
+            out.append(Candidate("quantity", n, *m.span(), confidence=conf))
+    return out
+
+
+def _quantity_digit_candidates(text: str) -> list[Candidate]:
     out = []
     for m in _QTY_DIGITS.finditer(text):
         out.append(Candidate("quantity", int(m.group("n")), *m.span(), confidence=0.9))
@@ -297,19 +324,19 @@ def _quantity_candidates(text: str) -> list[Candidate]:
         )
     for m in _QTY_LABEL.finditer(text):
         out.append(Candidate("quantity", int(m.group("n")), *m.span(), confidence=0.9))
+    for m in _QTY_VERB.finditer(text):
+        out.append(Candidate("quantity", int(m.group("n")), *m.span("n"), confidence=0.7))
+    return out
+
+
+def _quantity_word_candidates(text: str) -> list[Candidate]:
+    out = []
     for m in _QTY_WORD.finditer(text):
         if m.group("w"):
             word = m.group("w").lower()
             out.append(Candidate("quantity", _EN_NUMBER_WORDS[word], *m.span("w"), confidence=0.75))
         else:
             out.append(Candidate("quantity", 1, *m.span("one"), confidence=0.7))
-    for m in _QTY_VERB.finditer(text):
-        out.append(Candidate("quantity", int(m.group("n")), *m.span("n"), confidence=0.7))
-    for m in _QTY_ZH.finditer(text):
-        n = _zh_int(m.group("n"))
-        # "一个问题", "这个": 一 with a generic measure word is rarely a quantity.
-        conf = 0.6 if m.group("n") == "一" and m.group("u") == "个" else 0.88
-        out.append(Candidate("quantity", n, *m.span(), confidence=conf))
     return out
 
 
@@ -579,6 +606,7 @@ _DATE_WORDS = frozenset(
         "december",
     ]
 )
+_QTY_WORD_TRIGGERS = _NUMBER_WORDS - {"a"}  # "a" alone starts no quantity phrase
 _WORDS = re.compile(r"[a-z]+")
 _HAS_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _HAS_DIGIT = re.compile(r"\d")
@@ -608,7 +636,7 @@ class EntityExtractor:
         elif "@" in text:
             found += _email_candidates(text)
         if has_digit or has_cjk or not words.isdisjoint(_NUMBER_WORDS):
-            found += _quantity_candidates(text)
+            found += _quantity_candidates(text, has_digit, has_cjk, words)
         if has_digit or has_cjk or not words.isdisjoint(_DATE_WORDS):
             found += _date_candidates(text, today, words)
         found += _option_candidates(text, self.options, has_digit)
