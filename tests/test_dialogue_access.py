@@ -71,6 +71,24 @@ def test_wrong_email_is_refused_and_repeated_failures_stop(bot: Any) -> None:
     assert r.state["verified"] is False
 
 
+@pytest.mark.parametrize("last", ["bo@example.cn", "this is ridiculous!!! bo@example.cn"])
+def test_failed_verification_apologises_once_from_the_rules_stage(bot: Any, last: str) -> None:
+    bot.turn("s", "where is order 10023?")
+    bot.turn("s", "cy@example.com")
+    bot.turn("s", "nobody@example.com")
+    r = bot.turn("s", last)
+    assert r.reply.lower().count("sorry") == 1 and r.reply.startswith("I'm sorry for the trouble.")
+    assert "apology_when_verification_fails" in r.rules
+
+
+def test_failed_verification_apologises_once_zh(bot: Any) -> None:
+    bot.turn("s", "订单10023到哪了")
+    bot.turn("s", "cy@example.com")
+    bot.turn("s", "nobody@example.com")
+    r = bot.turn("s", "太差了！！！bo@example.cn")
+    assert r.reply.count("抱歉") == 1 and r.reply.startswith("很抱歉给您带来麻烦。")
+
+
 def test_verified_customer_cannot_read_another_customers_order(bot: Any) -> None:
     bot.turn("s", "where is order 10024?")
     bot.turn("s", "ann@example.com")

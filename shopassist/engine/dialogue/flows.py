@@ -183,6 +183,7 @@ def _denied(ctx: FlowContext, access: OrderAccess) -> Outcome:
     if state.verification_failures >= MAX_VERIFICATION_FAILURES:
         state.end_flow()
         out.resolved = False
+        out.action = "verify.too_many"  # the rules stage puts the apology in front
         return out.say("verify.too_many")
     state.step = "verify"
     return out.say("verify.mismatch", order_number=number)

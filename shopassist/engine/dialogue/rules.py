@@ -24,6 +24,7 @@ class Rule(BaseModel):
     replace: str | None = None
     guidance: list[str] = Field(default_factory=list)
     params: dict[str, Any] = Field(default_factory=dict)
+    skip_prepend_with: list[str] = Field(default_factory=list)
 
 
 @cache
@@ -75,9 +76,10 @@ def apply_after(outcome: Outcome, context: dict[str, Any], values: dict[str, Any
             outcome.parts[0] = Part(
                 template=rule.replace, values={**outcome.parts[0].values, **values}
             )
-        if rule.prepend:
+        used = {p.template for p in outcome.parts}
+        if rule.prepend and rule.prepend not in used and not used & set(rule.skip_prepend_with):
             outcome.parts.insert(0, Part(template=rule.prepend, values=values))
-        if rule.append:
+        if rule.append and rule.append not in used:
             outcome.parts.append(Part(template=rule.append, values=values))
         outcome.guidance.extend(g for g in rule.guidance if g not in outcome.guidance)
     return fired
