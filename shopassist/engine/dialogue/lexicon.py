@@ -49,6 +49,16 @@ class Lexicon:
     common_lead_words: frozenset[str]
     cost_question: re.Pattern[str]
     warranty: re.Pattern[str]
+    order_it: re.Pattern[str]
+    order_task_words: tuple[tuple[str, re.Pattern[str]], ...]
+
+    def order_task(self, text: str) -> str | None:
+        """The order task a word in the message names ("发票" -> get_invoice), if any."""
+        low = text.lower()
+        for intent, pat in self.order_task_words:
+            if pat.search(low):
+                return intent
+        return None
 
     def ordinal(self, text: str) -> str | None:
         low = text.lower()
@@ -96,6 +106,10 @@ def lexicon() -> Lexicon:
         common_lead_words=frozenset(w.lower() for w in raw.get("common_lead_words", [])),
         cost_question=_pattern(raw.get("cost_question_markers", [])),
         warranty=_pattern(raw.get("warranty_markers", [])),
+        order_it=_pattern(raw.get("order_it_markers", [])),
+        order_task_words=tuple(
+            (intent, _pattern(words)) for intent, words in raw.get("order_task_words", {}).items()
+        ),
     )
 
 

@@ -78,8 +78,15 @@ class DialogueManager:
         if offer and not state.pending and offer in load_flows():
             spec = load_flows()[offer]
             # "If you tell me the order number, I can cancel it" - "10008".
+            asked = spec_for_intent(intent)
+            other_task = (
+                asked.kind == "task"
+                and asked.name != spec.name
+                and ctx.nlu.intent.confidence >= SWITCH_CONFIDENCE
+            )
             gives_number = (
                 "order_number" in spec.slots
+                and not other_task  # "帮我查一下订单10066" after a cancel offer: tracking
                 and _short(text)
                 and (ctx.nlu.first("order_number") is not None or bool(_DIGITS.search(text)))
                 and not ctx.claim.given
@@ -231,6 +238,8 @@ class DialogueManager:
         text, lex = ctx.text, lexicon()
         if ctx.nlu.first("order_number") is not None or _DIGITS.search(text) or ctx.claim.given:
             return False
+        if ctx.state.last_order and matches(lex.order_it, text):
+            return False  # "can you cancel it?" about the order just discussed
         return matches(lex.general_question, text) and not matches(lex.own_request, text)
 
     def _with_resume(self, ctx: FlowContext, out: Outcome, *, suspend: bool = False) -> Outcome:
@@ -321,11 +330,11 @@ class DialogueManager:
             return intent
         if ctx.product_ids:
             return "product_info"
-        if (
-            ctx.nlu.first("order_number") is not None
-            and ctx.nlu.intent.confidence < UNPLACED_ORDER_CONFIDENCE
+        if ctx.nlu.first("order_number") is not None and (
+            ctx.nlu.intent.confidence < UNPLACED_ORDER_CONFIDENCE or ctx.claim.given
         ):
-            return "track_order"
+            # "订单10066的发票": the word names the task; a bare number asks where it is.
+            return lexicon().order_task(ctx.text) or "track_order"
         return intent
 
     @staticmethod

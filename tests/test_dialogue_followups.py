@@ -1,0 +1,64 @@
+"""Follow-ups that lean on the conversation: "cancel it" after an order was discussed, a
+tracking request after a cancellation offer, an unplaced message naming a task and a number."""
+
+from __future__ import annotations
+
+import sqlite_utils
+from test_dialogue_fakes import ScriptedNLU, demo_assistant
+
+CUSTOMER = "sun.yue@example.com"  # owns 10066 (in transit) and 10115 (paid)
+
+
+def test_cancel_it_after_tracking_is_about_that_order(demo_db: sqlite_utils.Database) -> None:
+    nlu = (
+        ScriptedNLU()
+        .say("where is my order 10115?", "track_order", 0.99, ("order_number", "10115", "10115"))
+        .say("can you cancel it?", "cancel_order", 0.95)
+        .say("能把它取消吗", "cancel_order", 0.95)
+    )
+    bot = demo_assistant(demo_db, nlu)
+    bot.turn("s", "where is my order 10115?", customer=CUSTOMER)
+    r = bot.turn("s", "can you cancel it?")
+    assert r.state["flow"] == "cancel_order" and r.state["step"] == "confirm"
+    assert "10115" in r.reply and "If you tell me the order number" not in r.reply
+    bot.turn("z", "where is my order 10115?", customer=CUSTOMER)
+    r = bot.turn("z", "能把它取消吗")
+    assert r.state["step"] == "confirm" and "10115" in r.reply
+
+
+def test_a_tracking_request_after_a_cancel_offer_tracks(demo_db: sqlite_utils.Database) -> None:
+    nlu = (
+        ScriptedNLU()
+        .say("how do I cancel an order?", "cancel_order", 0.95)
+        .say("帮我查一下订单10066", "track_order", 0.99, ("order_number", "10066", "10066"))
+        .say("10115", "out_of_scope", 0.4, ("order_number", "10115", "10115"))
+    )
+    bot = demo_assistant(demo_db, nlu)
+    r = bot.turn("s", "how do I cancel an order?", customer=CUSTOMER)
+    assert r.action == "policy.howto.cancel_order"
+    r = bot.turn("s", "帮我查一下订单10066")
+    assert r.action == "order.tracked"
+    bot.turn("s", "how do I cancel an order?")
+    r = bot.turn("s", "10115")  # a bare number still takes the offer
+    assert r.state["flow"] == "cancel_order"
+
+
+def test_an_unplaced_message_with_a_number_and_a_task_word_does_that_task(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    nlu = (
+        ScriptedNLU()
+        .say("订单10066的发票", "out_of_scope", 0.4, ("order_number", "10066", "10066"))
+        .say(
+            "cancel 10115, my email is sun.yue@example.com",
+            "out_of_scope",
+            0.7,
+            ("order_number", "10115", "10115"),
+            ("email", "sun.yue@example.com", "sun.yue@example.com"),
+        )
+    )
+    bot = demo_assistant(demo_db, nlu)
+    r = bot.turn("a", "订单10066的发票", customer=CUSTOMER)
+    assert r.action == "invoice.shown" and "INV-" in r.reply
+    r = bot.turn("b", "cancel 10115, my email is sun.yue@example.com")
+    assert r.state["flow"] == "cancel_order" and r.state["step"] == "confirm"
