@@ -62,3 +62,23 @@ def test_an_unplaced_message_with_a_number_and_a_task_word_does_that_task(
     assert r.action == "invoice.shown" and "INV-" in r.reply
     r = bot.turn("b", "cancel 10115, my email is sun.yue@example.com")
     assert r.state["flow"] == "cancel_order" and r.state["step"] == "confirm"
+
+
+def test_a_chinese_change_confirmation_names_the_product_in_chinese(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    ask, change = "我想修改订单10119", "把数量改成2件"
+    nlu = (
+        ScriptedNLU()
+        .say(ask, "change_order", 0.99, ("order_number", "10119", "10119"))
+        .say(change, "change_order", 0.9, ("quantity", "2件", 2))
+    )
+    title_zh = demo_db.execute(
+        "select p.title_zh from order_items i join orders o on o.id = i.order_id "
+        "join variants v on v.id = i.variant_id join products p on p.id = v.product_id "
+        "where o.number = '10119'"
+    ).fetchone()[0]
+    bot = demo_assistant(demo_db, nlu)
+    bot.turn("s", ask, customer=CUSTOMER)
+    r = bot.turn("s", change)
+    assert r.state["step"] == "confirm" and title_zh in r.reply

@@ -241,7 +241,7 @@ def change_confirm(ctx: FlowContext, out: Outcome) -> Outcome:
         return out.say(
             "change_order.confirm_structured",
             **values,
-            item=out.fact("order.item", change["item"]["title"], sid),
+            item=out.fact("order.item", _item_title(ctx, change["item"]), sid),
             change=out.fact("change.description", _change_description(change, ctx.language), sid),
         )
     return out.say(
@@ -271,7 +271,7 @@ def change_act(ctx: FlowContext, out: Outcome) -> Outcome:
         return out.say(
             "change.done",
             **values,
-            item=out.fact("order.item", change["item"]["title"], sid),
+            item=out.fact("order.item", _item_title(ctx, change["item"]), sid),
             change=out.fact("change.description", _change_description(change, ctx.language), sid),
             new_total=out.fact("order.new_total", fmt.money(total, order["currency"]), sid),
         )
