@@ -102,14 +102,20 @@ async def test_rejected_llm_reply_shows_reason_as_tooltip_and_report() -> None:
 
 
 async def test_escape_cancels_a_reply_in_progress() -> None:
-    stub = StubAssistant(delay=0.05)
+    # Slow chunks, and wait for the first one rather than a fixed pause: on a loaded
+    # machine a fixed pause can land before the worker starts or after it ends.
+    stub = StubAssistant(delay=0.4)
     app = chat_app(stub)
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(app, pilot)
         box = app.query_one(MessageInput)
         box.insert("where is order 10023")
         await pilot.press("enter")
-        await pilot.pause(0.08)
+        for _ in range(200):
+            await pilot.pause(0.02)
+            replies = app.query(AssistantMessage)
+            if replies and replies.first().streamed:
+                break
         assert app.busy
         await pilot.press("escape")
         await app.workers.wait_for_complete()
