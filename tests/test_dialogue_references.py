@@ -91,3 +91,23 @@ def test_that_one_with_a_colour_is_a_question_about_it_not_a_new_search(
     assert [s.id for s in r.sources if s.kind == "product"] == [
         f"product:{listed.state['shown'][1]}"
     ]
+
+
+def test_a_colour_alone_gives_that_colours_sizes_not_one_arbitrary_size(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    nlu = (
+        ScriptedNLU()
+        .say("jackets", "product_search", 0.95)
+        .say("the blue one", "product_info", 0.6, ("colour", "blue", "Blue"))
+        .say("第二个多少钱", "product_info", 0.9)
+        .say("有XL码吗", "product_info", 0.9, ("size", "XL码", "XL"))
+    )
+    bot, _ = _after_list(demo_db, nlu, "jackets")
+    r = bot.turn("s", "the blue one")
+    assert "In stock in sizes" in r.reply and " / S " not in r.reply
+    sizes = next(f.value for f in r.facts if f.key == "variant.sizes_in_stock")
+    assert "," in sizes or " and " in sizes
+    bot.turn("s", "第二个多少钱")  # a jacket sold in more than one colour
+    r = bot.turn("s", "有XL码吗")
+    assert "有货颜色：" in r.reply and "/" not in r.reply.split("详情")[0]

@@ -85,6 +85,13 @@ def _price_text(p: ProductDetail) -> str:
 
 def _chosen_variant(ctx: FlowContext, p: ProductDetail) -> Any:
     """The variant a message names by colour and/or size ("the blue one in M"), if any."""
+    fitting = _fitting_variants(ctx, p)
+    # Prefer one in stock when several fit ("navy" and "midnight blue" both say blue).
+    return next((v for v in fitting if v.stock > 0), fitting[0] if fitting else None)
+
+
+def _fitting_variants(ctx: FlowContext, p: ProductDetail) -> list[Any]:
+    """Every variant with the colour and/or size the message asks for ([] when none asked)."""
     colours = [str(e.value) for e in ctx.nlu.entities if e.type == "colour"]
     sizes = [str(e.value) for e in ctx.nlu.entities if e.type == "size"]
     if ctx.product_request is not None:
@@ -92,7 +99,7 @@ def _chosen_variant(ctx: FlowContext, p: ProductDetail) -> Any:
     if not colours and sizes and p.id in ctx.state.shown:
         colours = list(ctx.state.shown_colours)  # the colour the list was narrowed to
     if not colours and not sizes:
-        return None
+        return []
     fitting = [
         v
         for v in p.variants
@@ -102,8 +109,49 @@ def _chosen_variant(ctx: FlowContext, p: ProductDetail) -> Any:
     if not fitting and colours and sizes and not any(e.type == "colour" for e in ctx.nlu.entities):
         # The list's colour does not come in that size: any colour in the size asked for.
         fitting = [v for v in p.variants if any(size_matches(s, v.size) for s in sizes)]
-    # Prefer one in stock when several fit ("navy" and "midnight blue" both say blue).
-    return next((v for v in fitting if v.stock > 0), fitting[0] if fitting else None)
+    return fitting
+
+
+def _say_variant_options(
+    ctx: FlowContext, out: Outcome, p: ProductDetail, title: str, fitting: list[Any]
+) -> bool:
+    """ "The blue one" of a jacket sold in five sizes: the colour's price and the sizes it
+    is in stock in, rather than one arbitrary size. False when one variant answers it."""
+    colours = {v.colour for v in fitting if v.colour}
+    sizes = list(dict.fromkeys(v.size for v in fitting if v.size))
+    if len(fitting) < 2 or (len(colours) < 2 and len(sizes) < 2):
+        return False
+    lang = ctx.language
+    by_size = len(colours) < 2  # one colour asked for: what sizes does it come in?
+    if by_size:
+        wanted = fmt.colour_name(next(iter(colours)), lang, inline=True) if colours else ""
+    else:
+        wanted = sizes[0] if len(sizes) == 1 else ""
+    if not wanted:
+        return False
+    for v in fitting:
+        out.source(Source(id=v.source_id, kind="variant", title=v.title))
+    out.say(
+        "product.variant_price",
+        title=title,
+        variant=out.fact("variant.wanted", wanted, p.source_id),
+        price=out.fact("variant.price", _prices_text(fitting, p), p.source_id),
+    )
+    in_stock = [v for v in fitting if v.stock > 0]
+    if not in_stock:
+        out.say("product.out_of_stock")
+        return True
+    if by_size:
+        options = list(dict.fromkeys(str(v.size) for v in in_stock))
+        key, name = "product.sizes_in_stock", "sizes"
+    else:
+        options = sorted({fmt.colour_name(v.colour, lang) for v in in_stock if v.colour})
+        key, name = "product.colours_in_stock", "colours"
+    out.say(
+        key,
+        **{name: out.fact(f"variant.{name}_in_stock", fmt.list_join(options, lang), p.source_id)},
+    )
+    return True
 
 
 def _wanted_text(ctx: FlowContext) -> str:
@@ -300,7 +348,9 @@ def product_info(ctx: FlowContext, out: Outcome) -> Outcome:
     wanted = _wanted_text(ctx)
     if variant is None and wanted:
         out.say("product.no_variant", title=title, wanted=wanted)
-    if variant is not None:
+    if variant is not None and _say_variant_options(ctx, out, p, title, _fitting_variants(ctx, p)):
+        pass
+    elif variant is not None:
         out.source(Source(id=variant.source_id, kind="variant", title=variant.title))
         out.say(
             "product.variant_price",
