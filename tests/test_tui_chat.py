@@ -232,7 +232,14 @@ async def test_command_palette_offers_the_chat_commands() -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"export transcript as markdown")
-        await pilot.pause(0.3)
+        # The palette searches in the background: wait for its hits, not a fixed time.
+        from textual.command import CommandList
+
+        for _ in range(150):
+            await pilot.pause(0.02)
+            hits = app.screen.query(CommandList)
+            if hits and hits.first().option_count:
+                break
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, PromptScreen)
