@@ -82,3 +82,48 @@ def test_a_chinese_change_confirmation_names_the_product_in_chinese(
     bot.turn("s", ask, customer=CUSTOMER)
     r = bot.turn("s", change)
     assert r.state["step"] == "confirm" and title_zh in r.reply
+
+
+def test_a_correction_with_a_number_is_not_turned_into_a_clarifying_question(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    nlu = ScriptedNLU().say("track 10066", "track_order", 0.99, ("order_number", "10066", "10066"))
+    nlu.say("sorry, 10115", "product_search", 0.5, ("order_number", "10115", "10115"))
+    bot = demo_assistant(demo_db, nlu)
+    bot.turn("s", "track 10066", customer=CUSTOMER)
+    # The classifier hesitated between two topics; the number is the correction.
+    understood = nlu.understand("sorry, 10115")
+    nlu.understand = lambda text, today=None: understood.model_copy(  # type: ignore[method-assign]
+        update={"clarify": ["product_search", "goodbye"]}
+    )
+    r = bot.turn("s", "sorry, 10115")
+    assert r.action == "order.tracked" and "10115" in r.reply
+
+
+def test_a_price_after_a_list_narrows_that_kind(demo_db: sqlite_utils.Database) -> None:
+    nlu = (
+        ScriptedNLU()
+        .say("headphones", "product_search", 0.95)
+        .say(
+            "under $50",
+            "product_search",
+            0.9,
+            ("money", "$50", {"amount": 50.0, "currency": "USD"}),
+        )
+    )
+    bot = demo_assistant(demo_db, nlu)
+    listed = bot.turn("s", "headphones")
+    kinds = {s.title for s in listed.sources if s.kind == "product"}
+    assert kinds
+    r = bot.turn("s", "under $50")
+    assert r.action == "products.listed" and r.resolved
+    paths = {
+        demo_db.execute(
+            "select c.path from products p join categories c on c.id = p.category_id "
+            "where p.id = ?",
+            [int(s.id.split(":")[1])],
+        ).fetchone()[0]
+        for s in r.sources
+        if s.kind == "product"
+    }
+    assert paths == {"Audio > Headphones"}

@@ -81,6 +81,10 @@ def _shown_category(db: sqlite_utils.Database, state: DialogueState) -> str | No
     return str(row[0]) if row else None
 
 
+def _short(text: str) -> bool:
+    return len(text.split()) <= 4 and len(text) <= 20
+
+
 def retrieve(db: sqlite_utils.Database, inp: RetrieveInput) -> Retrieval:
     intent = inp.nlu.intent.name
     out = Retrieval(claim=claim_from_message(db, inp.nlu))
@@ -96,8 +100,13 @@ def retrieve(db: sqlite_utils.Database, inp: RetrieveInput) -> Retrieval:
         )
         if intent in PRODUCT_INTENTS or (unsure and not out.product_ids):
             req = parse_request(db, inp.nlu, inp.text)
-            if intent == "product_search" and req.wants_variant and not req.category:
-                # "有黑色的吗？" right after a list narrows that list's kind of product.
+            priced = req.max_price is not None or req.min_price is not None or req.asked_money
+            if (
+                intent == "product_search"
+                and not req.category
+                and (req.wants_variant or (priced and _short(inp.text)))
+            ):
+                # "有黑色的吗？" or "under $50" right after a list narrows that list's kind.
                 req.category = _shown_category(db, inp.state)
             out.request = req
             if intent == "product_search" and out.product_ids and points_at_one(inp.text):

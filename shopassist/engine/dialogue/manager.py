@@ -117,9 +117,16 @@ class DialogueManager:
                 )
             return Outcome(action="deny", resolved=True).say("deny.nothing_pending")
 
+        corrects_order = (
+            bool(state.flow or state.last_flow in load_flows())
+            and matches(lex.correction, text)
+            and bool(_DIGITS.search(text))
+            and not ctx.claim.given
+        )
         if (
             ctx.nlu.clarify
             and len(ctx.nlu.clarify) >= 2
+            and not corrects_order  # "sorry, 10066": the number is the answer, not a topic
             and not (state.flow and self._answers_step(ctx, load_flows()[state.flow]))
         ):
             a, b = ctx.nlu.clarify[:2]
