@@ -127,3 +127,22 @@ def test_a_price_after_a_list_narrows_that_kind(demo_db: sqlite_utils.Database) 
         if s.kind == "product"
     }
     assert paths == {"Audio > Headphones"}
+
+
+def test_a_low_stock_note_stays_with_the_digression_and_the_reply_ends_with_the_question(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    ask, side = "cancel order 10115", "wait, does the AeroBuds Lite come in mint?"
+    nlu = (
+        ScriptedNLU()
+        .say(ask, "cancel_order", 0.99, ("order_number", "10115", "10115"))
+        .say(
+            side, "product_info", 0.95, ("product", "AeroBuds Lite", 2), ("colour", "mint", "Mint")
+        )
+    )
+    bot = demo_assistant(demo_db, nlu)
+    bot.turn("s", ask, customer=CUSTOMER)
+    r = bot.turn("s", side)
+    assert "low_stock_note" in r.rules and r.state["step"] == "confirm"
+    assert r.reply.endswith("Shall I cancel it?")
+    assert r.reply.index("left") < r.reply.index("Back to your")

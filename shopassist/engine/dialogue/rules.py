@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from shopassist.engine.dialogue.outcome import Outcome, Part
 
 DATA = Path(__file__).parent / "data" / "rules.toml"
+RESUME_TEMPLATE = "flow.resume"  # the manager's "Back to your ...:" before a resumed task
 
 
 class Rule(BaseModel):
@@ -80,6 +81,12 @@ def apply_after(outcome: Outcome, context: dict[str, Any], values: dict[str, Any
         if rule.prepend and rule.prepend not in used and not used & set(rule.skip_prepend_with):
             outcome.parts.insert(0, Part(template=rule.prepend, values=values))
         if rule.append and rule.append not in used:
-            outcome.parts.append(Part(template=rule.append, values=values))
+            # A note on this turn's answer goes before "Back to your cancellation: ...",
+            # so the reply still ends with the question the resumed task asks.
+            at = next(
+                (i for i, p in enumerate(outcome.parts) if p.template == RESUME_TEMPLATE),
+                len(outcome.parts),
+            )
+            outcome.parts.insert(at, Part(template=rule.append, values=values))
         outcome.guidance.extend(g for g in rule.guidance if g not in outcome.guidance)
     return fired
