@@ -6,7 +6,7 @@ import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -159,22 +159,18 @@ def import_orders_command(
     quiet: QuietOption = False,
 ) -> None:
     """Import customers, orders, items and shipments (Shopify orders export or generic CSV)."""
-    from shopassist.kb.importers.options import ImportOptions
     from shopassist.kb.importers.orders import import_orders
 
-    options = ImportOptions(
-        encoding=encoding,
-        delimiter=_parse_delimiter(delimiter),
-        skip_invalid=skip_invalid,
-        dry_run=dry_run,
-        replace=replace,
-    )
-    _run_import(
+    _import_without_mapping(
         "orders",
+        import_orders,
         file,
         db,
-        options,
-        lambda kb, source: import_orders(kb, file, options, source=source),
+        replace,
+        skip_invalid,
+        dry_run,
+        encoding,
+        delimiter,
         json_output=json_output,
         quiet=quiet,
     )
@@ -194,6 +190,37 @@ def import_faq_command(
 ) -> None:
     """Import FAQ and policy entries (CSV: key, language, question, answer, intent, tags, kind)."""
     from shopassist.kb.importers.faq import import_faq
+
+    _import_without_mapping(
+        "faq",
+        import_faq,
+        file,
+        db,
+        replace,
+        skip_invalid,
+        dry_run,
+        encoding,
+        delimiter,
+        json_output=json_output,
+        quiet=quiet,
+    )
+
+
+def _import_without_mapping(
+    kind: str,
+    importer: Any,
+    file: Path,
+    db: Path | None,
+    replace: bool,
+    skip_invalid: bool,
+    dry_run: bool,
+    encoding: str | None,
+    delimiter: str | None,
+    *,
+    json_output: bool,
+    quiet: bool,
+) -> None:
+    """Orders and FAQs take the same options; only the catalog has --format and --map."""
     from shopassist.kb.importers.options import ImportOptions
 
     options = ImportOptions(
@@ -204,11 +231,11 @@ def import_faq_command(
         replace=replace,
     )
     _run_import(
-        "faq",
+        kind,
         file,
         db,
         options,
-        lambda kb, source: import_faq(kb, file, options, source=source),
+        lambda kb, source: importer(kb, file, options, source=source),
         json_output=json_output,
         quiet=quiet,
     )
