@@ -146,3 +146,22 @@ def test_a_low_stock_note_stays_with_the_digression_and_the_reply_ends_with_the_
     assert "low_stock_note" in r.rules and r.state["step"] == "confirm"
     assert r.reply.endswith("Shall I cancel it?")
     assert r.reply.index("left") < r.reply.index("Back to your")
+
+
+def test_deleting_an_account_asked_how_answers_and_asked_for_opens_one_request(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    nlu = (
+        ScriptedNLU()
+        .say("how do I delete my account?", "delete_account", 0.95)
+        .say("please delete my account", "delete_account", 0.95)
+        .say("怎么注销账户", "delete_account", 0.95)
+    )
+    bot = demo_assistant(demo_db, nlu)
+    r = bot.turn("s", "how do I delete my account?", customer=CUSTOMER)
+    assert r.action == "faq.delete_account"
+    assert bot.turn("z", "怎么注销账户", customer=CUSTOMER).action == "faq.delete_account"
+    assert demo_db.execute("select count(*) from tickets").fetchone()[0] == 0
+    r = bot.turn("s", "please delete my account")
+    assert r.action == "ticket.created" and "Ask here" not in r.reply
+    assert demo_db.execute("select count(*) from tickets").fetchone()[0] == 1

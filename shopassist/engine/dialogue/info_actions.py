@@ -11,7 +11,7 @@ from shopassist.engine.dialogue.access import check_order_access
 from shopassist.engine.dialogue.actions import cancellation_fee_cents
 from shopassist.engine.dialogue.flows import FlowContext, handler, order_source
 from shopassist.engine.dialogue.handoff import build_handoff_summary
-from shopassist.engine.dialogue.lexicon import colour_matches
+from shopassist.engine.dialogue.lexicon import colour_matches, lexicon, matches
 from shopassist.engine.dialogue.outcome import LowStock, Outcome
 from shopassist.engine.dialogue.product_query import matching_variants, size_matches
 from shopassist.engine.dialogue.references import named_product_ids, points_at_one
@@ -813,7 +813,10 @@ def howto(ctx: FlowContext, out: Outcome) -> Outcome:
 def faq(ctx: FlowContext, out: Outcome) -> Outcome:
     out.action = f"faq.{ctx.intent}"
     answered = _faq_answer(ctx, out)
-    if ctx.intent == "delete_account":
+    lex = lexicon()
+    asks_how = matches(lex.general_question, ctx.text) and not matches(lex.own_request, ctx.text)
+    if ctx.intent == "delete_account" and not (answered and asks_how):
+        # "How do I delete my account?" gets the answer; "delete my account" the request.
         accounts = get_policy(ctx.db, "accounts", {})
         summary = f"Delete account request. Customer id: {ctx.state.customer_id or 'unknown'}; verified: {ctx.state.verified}. Message: {mask_pii(ctx.text)[:300]}"
         ticket = conversations.create_ticket(
@@ -826,6 +829,10 @@ def faq(ctx: FlowContext, out: Outcome) -> Outcome:
         )
         out.action = "ticket.created"
         out.handoff = False
+        # The FAQ explains how to ask for deletion; the request is made now, so the ticket
+        # reply replaces it ("Ask here and we'll open a request. I've asked our team...").
+        out.parts = [p for p in out.parts if p.template != "faq.answer"]
+        out.facts = [f for f in out.facts if f.key != "faq.answer"]
         return out.say(
             "account.delete_ticket",
             ticket_id=out.fact("ticket.id", ticket, f"ticket:{ticket}"),
