@@ -165,3 +165,29 @@ def test_deleting_an_account_asked_how_answers_and_asked_for_opens_one_request(
     r = bot.turn("s", "please delete my account")
     assert r.action == "ticket.created" and "Ask here" not in r.reply
     assert demo_db.execute("select count(*) from tickets").fetchone()[0] == 1
+
+
+def test_a_return_reason_given_with_the_order_number_is_not_asked_again(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    en = "it's order 10053, email ava.thompson@example.org, the size was wrong"
+    zh = "我要退货，订单10053，尺码不对"
+    nlu = (
+        ScriptedNLU()
+        .say("hi, I'd like to return something", "get_refund", 0.95)
+        .say(
+            en,
+            "change_order",
+            0.6,
+            ("order_number", "10053", "10053"),
+            ("email", "ava.thompson@example.org", "ava.thompson@example.org"),
+        )
+        .say(zh, "get_refund", 0.95, ("order_number", "10053", "10053"))
+    )
+    bot = demo_assistant(demo_db, nlu)
+    bot.turn("s", "hi, I'd like to return something")
+    r = bot.turn("s", en)
+    assert r.state["step"] == "confirm" and "the size was wrong" in r.reply
+    assert "ava.thompson" not in r.reply
+    r = bot.turn("z", zh, customer="ava.thompson@example.org")
+    assert r.state["step"] == "confirm" and "尺码不对" in r.reply

@@ -55,6 +55,14 @@ def _short(text: str) -> bool:
     return len(text.split()) <= 4 or len(text) <= 8
 
 
+def _reason_clause(text: str) -> str | None:
+    """The part of a message ("..., the size was wrong") that states a return reason."""
+    for clause in re.split(r"[,，;；.。!！]", text):
+        if matches(lexicon().reason_words, clause) and not _DIGITS.search(clause):
+            return clause.strip() or None
+    return None
+
+
 def _is_question(text: str) -> bool:
     return "?" in text or "？" in text or bool(re.search(r"[吗呢么]\s*$", text))
 
@@ -471,7 +479,8 @@ class DialogueManager:
             if asked == f"collect:{slot}":
                 slots[slot] = mask_pii(text)[:FREE_TEXT_MAX]
             elif slot == "reason" and not slots.get("reason"):
-                reason = lexicon().reason_after_marker(text)
+                # "order 10053, email ..., the size was wrong": the reason came early.
+                reason = lexicon().reason_after_marker(text) or _reason_clause(text)
                 if reason:
                     slots["reason"] = mask_pii(reason)[:FREE_TEXT_MAX]
         return changed
