@@ -84,3 +84,18 @@ def test_a_delivery_time_question_naming_an_order_tracks_that_order(
     nlu = ScriptedNLU().say(text, "delivery_period", 0.99, ("order_number", "10082", "10082"))
     r = demo_assistant(demo_db, nlu).turn("s", text, customer="10")
     assert r.action == "order.tracked" and "2026-12-03" in r.reply
+
+
+def test_what_cannot_be_returned_is_listed_from_policy_in_both_languages(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    nlu = (
+        ScriptedNLU()
+        .say("哪些商品不能退货", "get_refund", 0.9)
+        .say("what's your return policy for sale items?", "check_refund_policy", 0.9)
+    )
+    bot = demo_assistant(demo_db, nlu)
+    r = bot.turn("a", "哪些商品不能退货")
+    assert r.state["flow"] is None and "礼品卡" in r.reply  # answered, no order asked for
+    r = bot.turn("b", "what's your return policy for sale items?")
+    assert "Final Sale" in r.reply and not r.reply.startswith("Yes")

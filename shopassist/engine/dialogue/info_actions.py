@@ -575,8 +575,25 @@ def _faq_answer(ctx: FlowContext, out: Outcome, *, strong_only: bool = False) ->
             score=hit.score,
         )
     )
-    out.say("faq.answer", answer=out.fact("faq.answer", hit.answer, hit.source_id, required=False))
+    answer = _without_bare_yes(hit.answer, ctx.text)
+    out.say("faq.answer", answer=out.fact("faq.answer", answer, hit.source_id, required=False))
     return True
+
+
+_BARE_YES = re.compile(r"^(?:yes|是的)\s*[:：,，]\s*", re.IGNORECASE)
+_WH_QUESTION = re.compile(
+    r"^\s*(?:what|which|how|where|when|who|why|tell me)\b|什么|哪些|怎么|如何", re.I
+)
+
+
+def _without_bare_yes(answer: str, question: str) -> str:
+    """A help page answering "Are there items...?" starts "Yes: ..."; asked "what's your
+    policy for sale items?", that yes answers nothing, so the rest of the sentence stands."""
+    m = _BARE_YES.match(answer)
+    if m is None or not _WH_QUESTION.search(question):
+        return answer
+    rest = answer[m.end() :]
+    return rest[:1].upper() + rest[1:]
 
 
 @handler("act", "check_cancellation_fee")
@@ -711,6 +728,21 @@ def _refund_policy_template(ctx: FlowContext, out: Outcome) -> None:
             "policy.refund_processing_days", days, "policy:refund_processing_days"
         ),
     )
+    if matches(lexicon().non_returnable, ctx.text):
+        # "哪些商品不能退货": what cannot be returned, from the same policy.
+        returns = _policy(ctx, out, "returns", {})
+        items = [
+            str(i.get("zh" if ctx.language == "zh" else "en") or i.get("en") or "")
+            for i in returns.get("non_returnable", [])
+            if isinstance(i, dict)
+        ]
+        if items:
+            out.say(
+                "refund.non_returnable",
+                items=out.fact(
+                    "returns.non_returnable", fmt.list_join(items, ctx.language), "policy:returns"
+                ),
+            )
     if "vip_return_window" in ctx.flags:
         vip = get_policy(ctx.db, "vip", {})
         out.say(

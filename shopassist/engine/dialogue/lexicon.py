@@ -50,6 +50,7 @@ class Lexicon:
     cost_question: re.Pattern[str]
     warranty: re.Pattern[str]
     order_it: re.Pattern[str]
+    non_returnable: re.Pattern[str]
     order_task_words: tuple[tuple[str, re.Pattern[str]], ...]
 
     def order_task(self, text: str) -> str | None:
@@ -107,6 +108,7 @@ def lexicon() -> Lexicon:
         cost_question=_pattern(raw.get("cost_question_markers", [])),
         warranty=_pattern(raw.get("warranty_markers", [])),
         order_it=_pattern(raw.get("order_it_markers", [])),
+        non_returnable=_pattern(raw.get("non_returnable_markers", [])),
         order_task_words=tuple(
             (intent, _pattern(words)) for intent, words in raw.get("order_task_words", {}).items()
         ),
