@@ -191,3 +191,20 @@ def test_a_return_reason_given_with_the_order_number_is_not_asked_again(
     assert "ava.thompson" not in r.reply
     r = bot.turn("z", zh, customer="ava.thompson@example.org")
     assert r.state["step"] == "confirm" and "尺码不对" in r.reply
+
+
+def test_after_a_hand_off_the_open_task_is_not_resumed(demo_db: sqlite_utils.Database) -> None:
+    nlu = (
+        ScriptedNLU()
+        .say(
+            "I want to change order 10074", "change_order", 0.99, ("order_number", "10074", "10074")
+        )
+        .say("I want to talk to a human", "contact_human_agent", 0.99)
+        .say("hello?", "greet", 0.99)
+    )
+    bot = demo_assistant(demo_db, nlu)
+    bot.turn("s", "I want to change order 10074")
+    r = bot.turn("s", "I want to talk to a human")
+    assert r.handoff and "change_order" in (r.handoff_summary or "")
+    r = bot.turn("s", "hello?")
+    assert "Back to your" not in r.reply and r.state["flow"] is None

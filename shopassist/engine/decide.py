@@ -146,6 +146,11 @@ def decide(db: sqlite_utils.Database, inp: DecideInput) -> Decision:
     if outcome.handoff:
         state.handoff = True
     summary = build_handoff_summary(db, state, inp.text) if outcome.handoff else None
+    if outcome.handoff:
+        # A person takes over (the summary names the open request): the assistant must
+        # not pick the old task up again with "Back to your order change: ...".
+        state.end_flow()
+        state.suspended.clear()
 
     wrote = db.conn.total_changes != changes_before
     if wrote:
