@@ -208,3 +208,29 @@ def test_after_a_hand_off_the_open_task_is_not_resumed(demo_db: sqlite_utils.Dat
     assert r.handoff and "change_order" in (r.handoff_summary or "")
     r = bot.turn("s", "hello?")
     assert "Back to your" not in r.reply and r.state["flow"] is None
+
+
+def test_after_tracking_why_not_here_yet_and_how_long_answer_about_that_order(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    nlu = (
+        ScriptedNLU()
+        .say("where is order 10074?", "track_order", 0.99, ("order_number", "10074", "10074"))
+        .say("怎么还没到？？", "track_order", 0.9)
+        .say("还要等多久", "delivery_period", 0.9)
+    )
+    bot = demo_assistant(demo_db, nlu)
+    bot.turn("s", "where is order 10074?", customer=CUSTOMER)
+    r = bot.turn("s", "怎么还没到？？")
+    assert r.action == "order.tracked" and "10074" in r.reply
+    r = bot.turn("s", "还要等多久")
+    assert r.action == "order.tracked" and "预计送达" in r.reply
+
+
+def test_a_named_promotion_code_is_answered_about_that_code(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    nlu = ScriptedNLU().say("CYBER20能用在耳机上吗", "product_info", 0.8)
+    r = demo_assistant(demo_db, nlu).turn("s", "CYBER20能用在耳机上吗")
+    assert r.action == "promotions.listed" and "CYBER20" in r.reply
+    assert "WINTER15" not in r.reply

@@ -19,6 +19,7 @@ from shopassist.engine.dialogue.flows import (
     run_flow,
     spec_for_intent,
 )
+from shopassist.engine.dialogue.info_actions import named_promo_codes
 from shopassist.engine.dialogue.lexicon import lexicon, looks_like_injection, matches
 from shopassist.engine.dialogue.outcome import Outcome
 from shopassist.engine.dialogue.references import named_product_ids, points_at_one
@@ -255,6 +256,8 @@ class DialogueManager:
             return False
         if ctx.state.last_order and matches(lex.order_it, text):
             return False  # "can you cancel it?" about the order just discussed
+        if spec.name == "track_order" and ctx.state.last_action == "order.tracked":
+            return False  # "怎么还没到？" right after tracking asks about that order
         return matches(lex.general_question, text) and not matches(lex.own_request, text)
 
     def _with_resume(self, ctx: FlowContext, out: Outcome, *, suspend: bool = False) -> Outcome:
@@ -301,6 +304,19 @@ class DialogueManager:
             and not matches(lexicon().own_request, ctx.text)
         ):
             return "check_cancellation_fee"  # "how much would it cost to cancel order 10099?"
+        if (
+            intent in (*PRODUCT_INTENTS, "out_of_scope", "place_order")
+            and not ctx.state.flow
+            and named_promo_codes(ctx.db, ctx.text)
+        ):
+            return "promotions"  # "CYBER20能用在耳机上吗" asks about the code
+        if (
+            ctx.state.last_action == "order.tracked"
+            and ctx.state.last_order
+            and not ctx.state.flow
+            and intent in ("delivery_period", "delivery_options")
+        ):
+            return "track_order"  # "还要等多久" right after tracking: that order's estimate
         req = ctx.product_request
         if (
             intent == "product_search"
