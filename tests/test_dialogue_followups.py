@@ -234,3 +234,11 @@ def test_a_named_promotion_code_is_answered_about_that_code(
     r = demo_assistant(demo_db, nlu).turn("s", "CYBER20能用在耳机上吗")
     assert r.action == "promotions.listed" and "CYBER20" in r.reply
     assert "WINTER15" not in r.reply
+
+
+def test_a_named_promotion_code_that_ended_says_so(demo_db: sqlite_utils.Database) -> None:
+    from datetime import datetime
+
+    nlu = ScriptedNLU().say("is CYBER20 still on?", "product_info", 0.8)
+    r = demo_assistant(demo_db, nlu, now=datetime(2026, 12, 5, 9)).turn("s", "is CYBER20 still on?")
+    assert "CYBER20 ended on 2026-11-30" in r.reply and "WINTER15" in r.reply
