@@ -242,3 +242,40 @@ def test_a_named_promotion_code_that_ended_says_so(demo_db: sqlite_utils.Databas
     nlu = ScriptedNLU().say("is CYBER20 still on?", "product_info", 0.8)
     r = demo_assistant(demo_db, nlu, now=datetime(2026, 12, 5, 9)).turn("s", "is CYBER20 still on?")
     assert "CYBER20 ended on 2026-11-30" in r.reply and "WINTER15" in r.reply
+
+
+def test_a_corrected_order_number_while_waiting_for_the_address_is_not_the_address(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    ask, fix, address = (
+        "我想把订单10115的地址改一下",
+        "不对，我的意思是订单10119",
+        "上海市浦东新区世纪大道100号",
+    )
+    nlu = (
+        ScriptedNLU()
+        .say(ask, "change_shipping_address", 0.99, ("order_number", "10115", "10115"))
+        .say(fix, "deny", 0.8, ("order_number", "10119", "10119"))
+        .say(address, "out_of_scope", 0.4)
+    )
+    bot = demo_assistant(demo_db, nlu)
+    r = bot.turn("s", ask, customer=CUSTOMER)
+    assert r.state["step"] == "collect:new_address"
+    r = bot.turn("s", fix)
+    assert r.state["step"] == "collect:new_address" and "不对" not in r.reply
+    r = bot.turn("s", address)
+    assert r.state["step"] == "confirm" and "10119" in r.reply and address in r.reply
+
+
+def test_a_hand_off_in_the_middle_of_a_task_does_not_end_with_the_tasks_question(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    nlu = (
+        ScriptedNLU()
+        .say("I want to cancel my order", "cancel_order", 0.99)
+        .say("I don't know the number", "contact_customer_service", 0.9)
+    )
+    bot = demo_assistant(demo_db, nlu)
+    bot.turn("s", "I want to cancel my order")
+    r = bot.turn("s", "I don't know the number")
+    assert r.handoff and "Back to your" not in r.reply and "order number" not in r.reply

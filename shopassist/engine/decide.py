@@ -151,6 +151,9 @@ def decide(db: sqlite_utils.Database, inp: DecideInput) -> Decision:
         # not pick the old task up again with "Back to your order change: ...".
         state.end_flow()
         state.suspended.clear()
+        resume = next((i for i, p in enumerate(outcome.parts) if p.template == "flow.resume"), None)
+        if resume is not None:
+            outcome.parts = outcome.parts[:resume]
 
     wrote = db.conn.total_changes != changes_before
     if wrote:

@@ -474,6 +474,10 @@ class DialogueManager:
             if number and number != slots.get("order_number"):
                 changed = changed or slots.get("order_number") is not None
                 slots["order_number"] = number
+                if asked.startswith("collect:") and asked.split(":", 1)[1] in spec.free_text:
+                    # "不对，我的意思是订单10119" while we wait for the new address corrects
+                    # the order; it is not the address. Ask for it again for that order.
+                    asked = ""
         if "change_request" in spec.slots:
             for etype in ("quantity", "colour", "size"):
                 entity = nlu.first(etype)
