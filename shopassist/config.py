@@ -77,10 +77,14 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SHOPASSIST_", extra="ignore")
 
     db: Path | None = Field(default=None, description="SQLite database file")
-    model: Path | None = Field(default=None, description="GGUF model path; default: bundled SmolLM2")
+    model: Path | None = Field(
+        default=None, description="GGUF model path; default: bundled SmolLM2"
+    )
     llm_url: str | None = Field(default=None, description="OpenAI-compatible server base URL")
     no_llm: bool = Field(default=False, description="Use template replies only")
-    llm_timeout: float = Field(default=30.0, gt=0, description="Seconds before a reply is abandoned")
+    llm_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds before a reply is abandoned"
+    )
     llm_max_tokens: int = Field(default=160, gt=0)
     llm_threads: int | None = Field(default=None, gt=0)
     llm_context: int = Field(default=2048, gt=0)

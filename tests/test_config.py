@@ -11,7 +11,9 @@ def test_defaults_live_in_user_data_dir(isolated_home: Path) -> None:
     assert s.uses_default_db
 
 
-def test_precedence_flag_over_env_over_toml(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_precedence_flag_over_env_over_toml(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (isolated_home / "config.toml").write_text('db = "/from/toml.db"\nllm_timeout = 5\n')
     assert load_settings().db == Path("/from/toml.db")
     monkeypatch.setenv("SHOPASSIST_DB", "/from/env.db")

@@ -12,9 +12,9 @@ def test_migrations_are_recorded_once(tmp_path: Path) -> None:
     names = [r[0] for r in db.execute("select name from _migrations order by rowid").fetchall()]
     assert names == [fn.__name__ for fn in MIGRATIONS]
     assert migrate(db) == []  # idempotent: nothing pending on reopen
-    assert open_db(tmp_path / "a.db").execute("select count(*) from _migrations").fetchone()[0] == len(
-        MIGRATIONS
-    )
+    assert open_db(tmp_path / "a.db").execute("select count(*) from _migrations").fetchone()[
+        0
+    ] == len(MIGRATIONS)
 
 
 def test_schema_has_every_table(db) -> None:  # type: ignore[no-untyped-def]
@@ -60,7 +60,9 @@ def test_constraints_reject_bad_money_and_status(db) -> None:  # type: ignore[no
     with pytest.raises(sqlite3.IntegrityError):
         db.execute("insert into variants(product_id, sku, price_cents) values (1, 'S', -1)")
     with pytest.raises(sqlite3.IntegrityError):
-        db.execute("insert into orders(number, status, placed_at) values ('1', 'lost', '2026-01-01')")
+        db.execute(
+            "insert into orders(number, status, placed_at) values ('1', 'lost', '2026-01-01')"
+        )
 
 
 def test_directory_or_garbage_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -23,7 +23,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-eval_app = typer.Typer(help="Evaluate understanding and dialogues on labelled data.", no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Evaluate understanding and dialogues on labelled data.", no_args_is_help=True
+)
 app.add_typer(eval_app, name="eval")
 
 console = Console()
@@ -40,7 +42,9 @@ ModelOption = Annotated[
 LlmUrlOption = Annotated[
     str | None, typer.Option("--llm-url", help="Base URL of an OpenAI-compatible server.")
 ]
-NoLlmOption = Annotated[bool, typer.Option("--no-llm", help="Template replies only; load no model.")]
+NoLlmOption = Annotated[
+    bool, typer.Option("--no-llm", help="Template replies only; load no model.")
+]
 CustomerOption = Annotated[
     str | None, typer.Option("--customer", help="Bind the conversation to a customer id or email.")
 ]
