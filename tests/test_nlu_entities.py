@@ -93,6 +93,25 @@ def test_bare_numbers_that_look_like_something_else(extractor: EntityExtractor, 
     assert only(extractor, text, "order_number") == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "北京市朝阳区建国路88号 100022",
+        "寄到上海市徐汇区漕溪北路，200030，还没到",
+        "where is it? it goes to 12 Baker St 10022",
+        "still waiting, deliver to 5 Elm Avenue, 60614",
+        "new zip 94103 please",
+    ],
+)
+def test_postcode_after_an_address_is_not_an_order(extractor: EntityExtractor, text: str) -> None:
+    """A 5-6 digit run right after 号/路/街/区/市 or a street word closes an address."""
+    assert only(extractor, text, "order_number") == []
+
+
+def test_order_number_after_an_address_still_counts(extractor: EntityExtractor) -> None:
+    assert only(extractor, "建国路88号，订单100233还没到", "order_number") == [("100233", "100233")]
+
+
 def test_invoice_numbers(extractor: EntityExtractor) -> None:
     assert only(extractor, "send INV-2026-10023 again", "invoice_number") == [
         ("INV-2026-10023", "INV-2026-10023")

@@ -375,6 +375,39 @@ def test_waiting_for_money_is_still_a_refund_question(understander: Understander
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("cancel 10099, my email is someone@example.com", {"cancel_order"}),
+        ("取消订单10099，我的邮箱是someone@example.com", {"cancel_order"}),
+        ("订单10066的发票", {"get_invoice"}),
+        ("the item arrived damaged", {"get_refund", "complaint"}),
+        ("收到的时候东西已经坏了", {"get_refund", "complaint"}),
+        ("CYBER20能用在耳机上吗", {"promotions"}),
+        ("can I use HOME25 on a lamp?", {"promotions"}),
+        ("is BLACKFRIDAY still on?", {"promotions"}),
+        ("how much is shipping for it?", {"delivery_options"}),
+        ("这个运费要多少", {"delivery_options"}),
+    ],
+)
+def test_reported_misreads(understander: Understander, text: str, expected: set[str]) -> None:
+    """Misreads the dialogue engine reported: an email is a slot, not a topic; an
+    uppercase code with digits is a promotion code; shipping cost is a delivery question."""
+    result = understander.understand(text)
+    assert result.intent.name in expected, result.ranking[:3]
+
+
+def test_an_email_alone_is_not_a_complaint(understander: Understander) -> None:
+    result = understander.understand("what about nobody@example.com")
+    assert result.intent.name == "out_of_scope", result.ranking[:3]
+    assert result.first("email") is not None
+
+
+@pytest.mark.parametrize("text", ["is it IPX7 rated?", "does it have USB3 ports"])
+def test_spec_codes_are_not_promotion_codes(understander: Understander, text: str) -> None:
+    assert understander.understand(text).intent.name != "promotions"
+
+
 @pytest.fixture(scope="module")
 def monitors() -> object:
     from shopassist.engine.nlu.gazetteer import Gazetteer, ProductRecord

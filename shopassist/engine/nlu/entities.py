@@ -101,6 +101,14 @@ _NOT_ORDER_BEFORE = re.compile(
 )
 
 
+# ... or right after an address: "建国路88号 100022", "12 Baker St 10022" is a postcode.
+_ADDRESS_BEFORE = re.compile(
+    r"(?:[号路街区市]|\b(?:street|st|ave|avenue|road|rd|blvd|lane|ln|zip)\b\.?)"
+    r"[\s,，、.:：]*$",
+    re.IGNORECASE,
+)
+
+
 def _looks_like_date(number: str) -> bool:
     """ "20261103": an 8-digit run that is a plausible YYYYMMDD is read as a date."""
     if len(number) != 8:
@@ -144,8 +152,11 @@ def _order_candidates(text: str) -> list[Candidate]:
         for m in _BARE_NUMBER.finditer(text):
             number = m.group("num")
             start, end = m.span("num")
-            if _looks_like_date(number) or _NOT_ORDER_BEFORE.search(
-                text[max(0, start - 30) : start]
+            before = text[max(0, start - 30) : start]
+            if (
+                _looks_like_date(number)
+                or _NOT_ORDER_BEFORE.search(before)
+                or _ADDRESS_BEFORE.search(before)
             ):
                 continue
             out.append(Candidate("order_number", number, start, end, 0.6))

@@ -85,6 +85,7 @@ def _db_key(db: Any) -> tuple[str, Any]:
 
 
 _IDENTIFIERS = frozenset({"order_number", "invoice_number", "email", "phone"})
+_INVOICE_WORD = re.compile(r"invoice|发票", re.IGNORECASE)
 _REPLY_WORD = re.compile(r"[a-z']+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
@@ -107,6 +108,9 @@ def is_bare_reply(text: str, entities: list[Entity]) -> bool:
     for e in sorted(ids, key=lambda e: -e.start):
         rest = rest[: e.start] + " " + rest[e.end :]
     fillers = _reply_fillers()
+    if not any(e.type == "invoice_number" for e in ids) and _INVOICE_WORD.search(rest):
+        # "订单10066的发票": the invoice of an order is a request, not an order number.
+        return False
     return all(w in fillers for w in _REPLY_WORD.findall(rest.lower()))
 
 
@@ -129,6 +133,8 @@ class CueRule:
     none: re.Pattern[str] | None
     needs_entity: frozenset[str]
     clarify: tuple[str, ...] = ()
+    # A case-sensitive shape ("CYBER20"): it must match outside every extracted entity.
+    shape: re.Pattern[str] | None = None
 
     def fires(self, top: str, text: str, entities: list[Entity]) -> bool:
         if top not in self.from_intents or top == self.to:
@@ -141,6 +147,11 @@ class CueRule:
         if self.any is not None and not self.any.search(text):
             return False
         if not all(p.search(text) for p in self.all):
+            return False
+        if self.shape is not None and not any(
+            not any(e.start < m.end() and m.start() < e.end for e in entities)
+            for m in self.shape.finditer(text)
+        ):
             return False
         return self.none is None or not self.none.search(text)
 
@@ -173,6 +184,7 @@ def cue_rules() -> tuple[CueRule, ...]:
                 none=_cue_pattern(list(raw.get("none", []))),
                 needs_entity=frozenset(raw.get("needs_entity", [])),
                 clarify=tuple(raw.get("clarify", [])),
+                shape=re.compile(raw["shape"]) if raw.get("shape") else None,
             )
         )
     return tuple(rules)
