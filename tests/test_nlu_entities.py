@@ -108,6 +108,11 @@ def test_postcode_after_an_address_is_not_an_order(extractor: EntityExtractor, t
     assert only(extractor, text, "order_number") == []
 
 
+def test_house_number_is_not_a_size(extractor: EntityExtractor) -> None:
+    assert only(extractor, "北京市朝阳区建国路88号 100022", "size") == []
+    assert only(extractor, "42号的鞋还有吗", "size") == [("42号", "42")]
+
+
 def test_order_number_after_an_address_still_counts(extractor: EntityExtractor) -> None:
     assert only(extractor, "建国路88号，订单100233还没到", "order_number") == [("100233", "100233")]
 

@@ -500,8 +500,10 @@ _SIZE_CONTEXT = re.compile(
     r"(?P<v>XXXL|XXL|XXS|XS|XL|S|M|L|\d{1,2}(?:\.5)?)(?![A-Za-z0-9_.])",
     re.IGNORECASE,
 )
+# "建国路88号" is a house number: no size right after a street, lane or building word.
 _SIZE_SUFFIX = re.compile(
-    r"(?<![A-Za-z0-9_.])(?P<v>XXXL|XXL|XXS|XS|XL|S|M|L|\d{2}(?:\.5)?)\s?(?:码|号)", re.I
+    r"(?<![A-Za-z0-9_.])(?<![路街道巷弄村栋楼])(?P<v>XXXL|XXL|XXS|XS|XL|S|M|L|\d{2}(?:\.5)?)\s?(?:码|号)",
+    re.I,
 )
 _SIZE_CAPITAL = re.compile(r"(?<![A-Za-z0-9_'’.-])(?P<v>S|M|L)(?![A-Za-z0-9_'’.-])")
 
