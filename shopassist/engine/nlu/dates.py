@@ -28,7 +28,7 @@ _EN_NUMBERS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "couple of": 2, "few": 3,
 }  # fmt: skip
-_ZH_DIGITS = {
+ZH_DIGITS = {
     "零": 0,
     "一": 1,
     "二": 2,
@@ -95,9 +95,9 @@ def _zh_number(text: str) -> int:
         return int(text)
     if "十" in text:
         head, _, tail = text.partition("十")
-        tens = _ZH_DIGITS.get(head, 1) if head else 1
-        return tens * 10 + (_ZH_DIGITS.get(tail, 0) if tail else 0)
-    return _ZH_DIGITS.get(text, 0)
+        tens = ZH_DIGITS.get(head, 1) if head else 1
+        return tens * 10 + (ZH_DIGITS.get(tail, 0) if tail else 0)
+    return ZH_DIGITS.get(text, 0)
 
 
 def _iso(day: dt.date) -> str:

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from shopassist.engine.nlu.dates import find_dates
+from shopassist.engine.nlu.dates import ZH_DIGITS, find_dates
 from shopassist.engine.nlu.result import Entity
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -263,20 +263,8 @@ _EN_NUMBER_WORDS = {
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
     "a couple of": 2, "a pair of": 2, "a dozen": 12, "single": 1, "double": 2,
 }  # fmt: skip
-_ZH_NUMBERS = {
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "十": 10,
-    "几": 3,
-}
+# Counting words: the date digits plus 十, and 几 ("a few") read as three.
+_ZH_NUMBERS = {**ZH_DIGITS, "十": 10, "几": 3}
 _UNITS_EN = r"(?:pcs|pc|pieces?|items?|units?|pairs?|packs?|boxes|box|bottles?|sets?|of\s+(?:them|these|those|it))"
 _QTY_DIGITS = re.compile(rf"(?<![A-Za-z0-9_.$¥￥#])(?P<n>\d{{1,3}})\s?{_UNITS_EN}\b", re.I)
 _QTY_TIMES = re.compile(
