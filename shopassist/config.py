@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     llm_context: int = Field(default=2048, gt=0)
     confidence_threshold: float = Field(default=0.45, ge=0, le=1)
     language: Literal["en", "zh"] = "en"
+    # Key binding id -> key, e.g. [keymap] "chat.new" = "ctrl+o" (ids are listed in docs/tui.md).
+    keymap: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(

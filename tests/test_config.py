@@ -34,3 +34,8 @@ def test_invalid_value_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("SHOPASSIST_LLM_TIMEOUT", "-3")
     with pytest.raises(ConfigError, match="llm_timeout"):
         load_settings()
+
+
+def test_keymap_comes_from_the_config_file(isolated_home: Path) -> None:
+    (isolated_home / "config.toml").write_text('[keymap]\n"chat.new" = "ctrl+o"\n')
+    assert load_settings().keymap == {"chat.new": "ctrl+o"}

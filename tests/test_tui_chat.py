@@ -363,3 +363,19 @@ async def test_message_sent_while_the_engine_loads_waits_and_then_runs() -> None
         assert [t.text for turns in stub.turns.values() for t in turns] == ["where is order 10023"]
         assert len(app.query(CustomerMessage)) == 1 and app.query(AssistantMessage)
         assert not any("Waiting for the engine" in str(n.render()) for n in app.query(Notice))
+
+
+async def test_keymap_from_settings_remaps_a_binding_by_its_id() -> None:
+    stub = StubAssistant()
+    app = chat_app(stub, keymap={"chat.new": "ctrl+o"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(app, pilot)
+        await send(app, pilot, "hello")
+        first = app.session_id
+        await pilot.press("ctrl+n")  # the default key no longer starts a conversation
+        await pilot.pause()
+        assert app.session_id == first and app.query(AssistantMessage)
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert app.session_id != first
+        assert not app.query(AssistantMessage)

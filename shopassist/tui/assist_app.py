@@ -10,7 +10,7 @@ becomes a training example.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -85,12 +85,15 @@ class AssistApp(ShopAssistApp):
         *,
         load_llm: LLMLoader | None = None,
         autoload_llm: bool = True,
+        keymap: Mapping[str, str] | None = None,
         customer: str | None = None,
         session_id: str | None = None,
         replay: Sequence[str] | None = None,
         replay_problems: Sequence[str] = (),
     ) -> None:
-        super().__init__(open_assistant, load_llm=load_llm, autoload_llm=autoload_llm)
+        super().__init__(
+            open_assistant, load_llm=load_llm, autoload_llm=autoload_llm, keymap=keymap
+        )
         self.customer = customer
         self.session_id = session_id or ""
         self.replay = list(replay or [])

@@ -7,7 +7,7 @@ line. Until the engine is ready the input shows a placeholder and sends nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -52,8 +52,11 @@ class ShopAssistApp(App[None]):
         *,
         load_llm: LLMLoader | None = None,
         autoload_llm: bool = True,
+        keymap: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
+        if keymap:
+            self.set_keymap(dict(keymap))  # remaps BINDINGS by their ids, from the config file
         self._open_assistant = open_assistant
         self._load_llm = load_llm
         self._autoload_llm = autoload_llm and load_llm is not None

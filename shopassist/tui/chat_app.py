@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -44,11 +44,14 @@ class ChatApp(ShopAssistApp):
         *,
         load_llm: LLMLoader | None = None,
         autoload_llm: bool = True,
+        keymap: Mapping[str, str] | None = None,
         customer: str | None = None,
         session_id: str | None = None,
         resume_last: bool = False,
     ) -> None:
-        super().__init__(open_assistant, load_llm=load_llm, autoload_llm=autoload_llm)
+        super().__init__(
+            open_assistant, load_llm=load_llm, autoload_llm=autoload_llm, keymap=keymap
+        )
         self.customer = customer
         self.session_id = session_id or ""
         self._resume = session_id is not None or resume_last
