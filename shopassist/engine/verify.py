@@ -36,6 +36,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from rapidfuzz import fuzz
 
+from shopassist.engine.nlu.language import cjk_ratio
 from shopassist.engine.plan import ReplyPlan
 
 MAX_SENTENCES = 6
@@ -529,14 +530,6 @@ def split_sentences(text: str) -> list[str]:
     return [p.strip() for p in parts if p and p.strip()]
 
 
-def _cjk_share(text: str) -> float:
-    """CJK characters weighted against Latin words, like the NLU's language detector."""
-    cjk = len(_CJK.findall(text))
-    latin = sum(len(w) for w in _LATIN_WORD.findall(text))
-    total = cjk * 3 + latin
-    return -1.0 if total == 0 else cjk * 3 / total
-
-
 class Verifier:
     """Precomputes what a plan supports, then checks sentences and whole replies fast."""
 
@@ -576,7 +569,7 @@ class Verifier:
         for t in sorted(self.support.texts, key=len, reverse=True):
             if len(t) <= 80 and t in stripped:
                 stripped = stripped.replace(t, " ")
-        share = _cjk_share(stripped)
+        share = cjk_ratio(stripped)
         if share < 0:
             return True, ""
         latin_words = len(_LATIN_WORD.findall(stripped))
