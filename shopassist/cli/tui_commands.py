@@ -67,6 +67,16 @@ def _assistant_factory(settings: Settings) -> Any:
     return open_assistant
 
 
+def _app_options(settings: Settings) -> dict[str, Any]:
+    """What chat and assist both take from the settings: engine, model loader, keymap."""
+    return {
+        "open_assistant": _assistant_factory(settings),
+        "load_llm": _llm_loader(settings),
+        "autoload_llm": not settings.no_llm,
+        "keymap": settings.keymap,
+    }
+
+
 @app.command()
 def chat(
     customer: CustomerOption = None,
@@ -83,10 +93,7 @@ def chat(
     settings = settings_from(db=db, model=model, llm_url=llm_url, no_llm=no_llm or None)
     _check_llm_flags(settings)
     ChatApp(
-        _assistant_factory(settings),
-        load_llm=_llm_loader(settings),
-        autoload_llm=not settings.no_llm,
-        keymap=settings.keymap,
+        **_app_options(settings),
         customer=customer,
         session_id=session,
         resume_last=resume,
@@ -121,10 +128,7 @@ def assist(
         if not lines:
             fail(f"{replay} has no customer lines" + (f" ({problems[0]})" if problems else ""))
     AssistApp(
-        _assistant_factory(settings),
-        load_llm=_llm_loader(settings),
-        autoload_llm=not settings.no_llm,
-        keymap=settings.keymap,
+        **_app_options(settings),
         customer=customer,
         session_id=session,
         replay=lines,
