@@ -298,17 +298,22 @@ class TurnPipeline:
             "provenance": outcome.provenance,
             "llm_text": outcome.llm_text,
             "prompt": outcome.prompt,
+            "report": outcome.report,
         }
 
     def _final_check(self, plan: ReplyPlan, generated: dict[str, Any]) -> tuple[str, Provenance]:
-        """Belt and braces: an LLM reply is verified once more as a whole before it is kept."""
+        """The verify stage: an LLM reply is kept only with a passing report on its whole text.
+
+        The generate stage already verified the text it returns; that report is used as is
+        rather than computed twice. A reply that comes without one is verified here.
+        """
         provenance: Provenance = generated["provenance"]
         text: str = generated["text"]
         if provenance.kind != "llm":
             return text, provenance
         from shopassist.engine.verify import verify_reply
 
-        report = verify_reply(text, plan)
+        report = generated.get("report") or verify_reply(text, plan)
         if report.ok:
             return text, provenance
         return plan.template_reply, Provenance(
