@@ -9,7 +9,8 @@ import pytest
 import sqlite_utils
 from test_dialogue_fakes import build_shop, make_assistant
 
-from shopassist.engine.dialogue.flows import ACTS, load_flows
+from shopassist.engine.dialogue.context import ACTS
+from shopassist.engine.dialogue.flows import load_flows
 from shopassist.engine.dialogue.rules import holds, load_rules
 from shopassist.engine.dialogue.templates import load_templates
 

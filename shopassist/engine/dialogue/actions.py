@@ -11,7 +11,7 @@ from typing import Any
 
 from shopassist.engine.dialogue import clock
 from shopassist.engine.dialogue import formatting as fmt
-from shopassist.engine.dialogue.flows import FlowContext, handler, order_source
+from shopassist.engine.dialogue.context import FlowContext, handler, order_source
 from shopassist.engine.dialogue.outcome import Outcome
 from shopassist.engine.dialogue.templates import render
 from shopassist.engine.privacy import mask_pii

@@ -8,26 +8,28 @@ confirmation). Steps that touch the database call the handlers in ``actions.py``
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import sqlite_utils
 from pydantic import BaseModel, Field
 
 from shopassist.engine.dialogue.access import (
     MAX_VERIFICATION_FAILURES,
-    Claim,
     OrderAccess,
-    apply_access,
-    check_order_access,
+)
+from shopassist.engine.dialogue.actions import order_basics
+from shopassist.engine.dialogue.context import (  # noqa: F401 - re-exported for handler modules
+    ACTS,
+    CHECKS,
+    CONFIRMS,
+    FlowContext,
+    Handler,
+    handler,
+    order_source,
 )
 from shopassist.engine.dialogue.outcome import Outcome
-from shopassist.engine.dialogue.state import DialogueState, PendingConfirmation
-from shopassist.engine.nlu.result import NLUResult
-from shopassist.engine.turn_result import Source
+from shopassist.engine.dialogue.state import PendingConfirmation
 
 DATA = Path(__file__).parent / "data" / "flows.toml"
 
@@ -92,75 +94,6 @@ def spec_for_intent(intent: str) -> FlowSpec:
     return flows[flow_for_intent().get(intent, "out_of_scope")]
 
 
-@dataclass
-class FlowContext:
-    """Everything a step or handler may use for this turn."""
-
-    db: sqlite_utils.Database
-    session_id: str
-    state: DialogueState
-    nlu: NLUResult
-    text: str
-    language: str
-    claim: Claim
-    flags: set[str] = field(default_factory=set)
-    product_ids: list[int] = field(default_factory=list)  # resolved references and names
-    product_hits: list[Any] = field(default_factory=list)  # search hits from retrieval
-    faq_hits: list[Any] = field(default_factory=list)
-    product_request: Any = None  # product_query.ProductRequest for product questions
-    variant_found: bool = True  # a hit has the colour/size asked for
-    access: OrderAccess = field(default_factory=OrderAccess)
-    intent: str = "out_of_scope"
-    channel: str = "chat"
-    task: str | None = None  # the order task a general "how do I ...?" question is about
-
-    def ensure_access(self) -> OrderAccess:
-        """Check access for the order in the slot (re-checked when the slot changed)."""
-        number = self.state.slots.get("order_number")
-        if self.access.number != number or self.access.status == "no_number":
-            self.access = check_order_access(self.db, self.state, number, self.claim)
-            apply_access(self.db, self.state, self.access, self.claim)
-            if self.access.verified_customer_id is not None:
-                # Verified just now: the customer's tier may switch rules on (VIP benefits).
-                from shopassist.engine.dialogue.rules import flags_before
-
-                self.flags |= flags_before(
-                    {"tier": self.state.customer_tier, "intent": self.intent}
-                )[0]
-        return self.access
-
-    @property
-    def order(self) -> dict[str, Any]:
-        assert self.access.status == "granted" and self.access.order is not None
-        return self.access.order
-
-
-Handler = Callable[[FlowContext, Outcome], Outcome | None]
-CHECKS: dict[str, Handler] = {}
-CONFIRMS: dict[str, Handler] = {}
-ACTS: dict[str, Handler] = {}
-
-
-def handler(kind: Literal["check", "confirm", "act"], *names: str) -> Callable[[Handler], Handler]:
-    table = {"check": CHECKS, "confirm": CONFIRMS, "act": ACTS}[kind]
-
-    def register(fn: Handler) -> Handler:
-        for name in names:
-            table[name] = fn
-        return fn
-
-    return register
-
-
-def order_source(order: dict[str, Any]) -> Source:
-    return Source(
-        id=f"order:{order['number']}",
-        kind="order",
-        title=f"Order {order['number']}",
-        snippet=f"status {order['status']}",
-    )
-
-
 def _denied(ctx: FlowContext, access: OrderAccess) -> Outcome:
     out = Outcome(use_llm=False)
     number = access.number or ""
@@ -218,8 +151,6 @@ def run_flow(spec: FlowSpec, ctx: FlowContext, *, confirmed: bool = False) -> Ou
             allowed = spec.requires.get("status_in")
             if allowed and ctx.order["status"] not in allowed:
                 out = Outcome(use_llm=True, resolved=True, action=f"{spec.name}.refused")
-                from shopassist.engine.dialogue.actions import order_basics
-
                 values = order_basics(ctx, out)
                 state.end_flow()
                 return out.say(spec.requires["refuse"], **values)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 
-from shopassist.engine.dialogue import actions as _actions  # noqa: F401  (registers handlers)
-from shopassist.engine.dialogue import info_actions as _info_actions  # noqa: F401
+from shopassist.engine.dialogue import handlers
 from shopassist.engine.dialogue.flows import (
     FlowContext,
     FlowSpec,
@@ -19,13 +18,15 @@ from shopassist.engine.dialogue.flows import (
     run_flow,
     spec_for_intent,
 )
-from shopassist.engine.dialogue.info_actions import named_promo_codes
+from shopassist.engine.dialogue.handlers.promotions import named_promo_codes
 from shopassist.engine.dialogue.lexicon import lexicon, looks_like_injection, matches
 from shopassist.engine.dialogue.outcome import Outcome
 from shopassist.engine.dialogue.references import named_product_ids, points_at_one
 from shopassist.engine.dialogue.templates import has_template, render
 from shopassist.engine.privacy import mask_pii
 from shopassist.kb.orders import normalise_order_number
+
+handlers.register_all()
 
 _DIGITS = re.compile(r"(?<![\d.])#?(\d{4,14})(?![\d.])")
 FREE_TEXT_MAX = 300

@@ -1,0 +1,277 @@
+"""Product questions: search, one product's details, comparison, recommendation."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from shopassist.engine.dialogue import formatting as fmt
+from shopassist.engine.dialogue.context import FlowContext, handler
+from shopassist.engine.dialogue.handlers.base import (
+    MAX_LIST,
+    _chosen_variant,
+    _details,
+    _fitting_variants,
+    _foreign_budget_note,
+    _list_products,
+    _low_stock,
+    _price_text,
+    _product_source,
+    _remember,
+    _say_variant_options,
+    _search,
+    _title,
+    _variant_label,
+    _wanted_text,
+)
+from shopassist.engine.dialogue.outcome import Outcome
+from shopassist.engine.dialogue.references import named_product_ids, points_at_one
+from shopassist.engine.dialogue.templates import render
+from shopassist.engine.turn_result import Source
+from shopassist.kb import customers
+from shopassist.kb.search import search_products
+
+_COMPARE_SPLIT = re.compile(
+    r"\s+(?:and|or|vs\.?|versus|compared to|against)\s+|[,，、？?]|和|与|跟|还是|对比|比较|哪个|哪款",
+    re.IGNORECASE,
+)
+
+
+@handler("act", "product_search")
+def product_search(ctx: FlowContext, out: Outcome) -> Outcome:
+    products = _search(ctx)
+    req = ctx.product_request
+    lang = ctx.language
+    _foreign_budget_note(ctx, out)
+    out.action = "products.listed"
+    if not products:
+        out.resolved = False
+        if req is not None and req.category:
+            kind = (
+                req.category_word
+                if lang == "zh" and req.category_word
+                else req.category.split(" > ")[-1].lower()
+            )
+            if req.max_price is not None:
+                # The customer's own number, echoed back: allowed, not a catalog fact.
+                price = fmt.money(round(req.max_price * 100), req.currency or "USD")
+                out.allowed_values.append(price)
+                return out.say("product.none_within", kind=kind, price=price)
+            return out.say("product.none_kind", kind=kind)
+        return out.say("product.none")
+    if req is not None and req.wants_variant:
+        wanted = fmt.list_join(
+            [fmt.colour_name(c, lang, inline=True) for c in req.colours] + list(req.sizes), lang
+        )
+        key = "product.list_intro_variant" if ctx.variant_found else "product.list_intro_no_variant"
+        return _list_products(ctx, out, products, key, wanted=wanted)
+    return _list_products(ctx, out, products, "product.list_intro")
+
+
+@handler("act", "product_info")
+def product_info(ctx: FlowContext, out: Outcome) -> Outcome:
+    req = ctx.product_request
+    if not ctx.product_ids and req is not None and req.category and len(ctx.product_hits) > 1:
+        # "有耳机吗？" names a kind of product, not one product: list them.
+        ctx.intent = "product_search"
+        return product_search(ctx, out) or out
+    products = _details(ctx, ctx.product_ids[:1])
+    if not products and req is not None and req.wants_variant and ctx.state.mentioned:
+        # "Is it in stock in M?" with nothing named: the product we were just talking about.
+        products = _details(ctx, [ctx.state.mentioned[0].product_id])
+    products = products or _search(ctx, limit=1, strict=True)
+    if not products:
+        out.resolved = False
+        return out.say("product.which")
+    p = products[0]
+    lang = ctx.language
+    out.action = "product.shown"
+    variant = _chosen_variant(ctx, p)
+    if (
+        variant is None
+        and not named_product_ids(ctx.nlu)
+        # "does it come in white?" / "第二个有白色的吗" ask about that one product
+        and not points_at_one(ctx.text)
+    ):
+        # "The blue one in M" points at whichever product just discussed has that variant.
+        for m in ctx.state.mentioned:
+            other = _details(ctx, [m.product_id])
+            found = _chosen_variant(ctx, other[0]) if other else None
+            if found is not None:
+                p, variant = other[0], found
+                break
+    out.source(_product_source(p, lang))
+    title = out.fact("product.title", _title(p, lang), p.source_id)
+    wanted = _wanted_text(ctx)
+    if variant is None and wanted:
+        out.say("product.no_variant", title=title, wanted=wanted)
+    if variant is not None and _say_variant_options(ctx, out, p, title, _fitting_variants(ctx, p)):
+        pass
+    elif variant is not None:
+        out.source(Source(id=variant.source_id, kind="variant", title=variant.title))
+        out.say(
+            "product.variant_price",
+            title=title,
+            variant=out.fact("variant.title", _variant_label(variant, lang), variant.source_id),
+            price=out.fact(
+                "variant.price", fmt.money(variant.price_cents, variant.currency), variant.source_id
+            ),
+        )
+        if variant.stock > 0:
+            out.say(
+                "product.stock_in",
+                stock=out.fact("variant.stock", variant.stock, variant.source_id),
+            )
+        else:
+            out.say("product.out_of_stock")
+        _low_stock(out, p, lang, variant)
+    else:
+        out.say(
+            "product.price",
+            title=title,
+            price=out.fact("product.price", _price_text(p), p.source_id),
+        )
+        if p.in_stock:
+            out.say("product.stock_in", stock=out.fact("product.stock", p.total_stock, p.source_id))
+        else:
+            out.say("product.out_of_stock")
+        colours = sorted({fmt.colour_name(v.colour, lang) for v in p.variants if v.colour})
+        sizes = list(dict.fromkeys(v.size for v in p.variants if v.size))
+        if colours:
+            out.say(
+                "product.colours",
+                colours=out.fact(
+                    "product.colours", fmt.list_join(colours, lang), p.source_id, required=False
+                ),
+            )
+        if sizes:
+            out.say(
+                "product.sizes",
+                sizes=out.fact(
+                    "product.sizes", fmt.list_join(sizes, lang), p.source_id, required=False
+                ),
+            )
+        _low_stock(out, p, lang)
+    specs = [f"{k}: {v}" for k, v in list(p.specs.items())[:3]]
+    if specs:
+        out.say(
+            "product.specs",
+            specs=out.fact("product.specs", "; ".join(specs), p.source_id, required=False),
+        )
+    _remember(ctx, [p], shown=False)
+    return out
+
+
+@handler("act", "product_compare")
+def product_compare(ctx: FlowContext, out: Outcome) -> Outcome:
+    ids = list(ctx.product_ids)
+    for m in ctx.state.mentioned:
+        if len(ids) >= 2:
+            break
+        if m.product_id not in ids:
+            ids.append(m.product_id)
+    products = _details(ctx, ids[:2])
+    if len(products) < 2:
+        # "AeroBuds Pro 和 Tide ANC 哪个好": each side of "and/or/vs/和" names one product.
+        for part in _COMPARE_SPLIT.split(ctx.text):
+            if len(products) >= 2 or not part.strip():
+                continue
+            hits = search_products(ctx.db, part, limit=1, language=ctx.language)
+            if hits and hits[0].match in ("sku", "all"):
+                for p in _details(ctx, [hits[0].id]):
+                    if all(p.id != q.id for q in products):
+                        products.append(p)
+    if len(products) < 2:
+        for p in _search(ctx, limit=4, strict=True):
+            if len(products) >= 2:
+                break
+            if all(p.id != q.id for q in products):
+                products.append(p)
+    if len(products) < 2:
+        out.resolved = False
+        return out.say("product.compare_which")
+    lang = ctx.language
+    out.action = "products.compared"
+    values: dict[str, Any] = {}
+    for tag, p in zip(("a", "b"), products, strict=False):
+        out.source(_product_source(p, lang))
+        values[f"title_{tag}"] = out.fact(f"product.{p.id}.title", _title(p, lang), p.source_id)
+        values[f"price_{tag}"] = out.fact(f"product.{p.id}.price", _price_text(p), p.source_id)
+        stock_key = "product.compare_in_stock" if p.in_stock else "product.compare_out_of_stock"
+        values[f"stock_{tag}"] = render(stock_key, lang, {"stock": p.total_stock})
+        if p.in_stock:
+            out.fact(f"product.{p.id}.stock", p.total_stock, p.source_id, required=False)
+    out.say("product.compare", **values)
+    a, b = products
+    shared = [k for k in a.specs if k in b.specs][:3]
+    if shared:
+        lines = "; ".join(f"{k}: {a.specs[k]} / {b.specs[k]}" for k in shared)
+        out.say(
+            "product.compare_specs",
+            specs=out.fact("product.compare_specs", lines, f"{a.source_id}", required=False),
+        )
+    _remember(ctx, products, shown=True)
+    return out
+
+
+@handler("act", "recommendation")
+def recommendation(ctx: FlowContext, out: Outcome) -> Outcome:
+    db = ctx.db
+    category_id: int | None = None
+    intro = "product.recommend_intro"
+    seed = _details(ctx, ctx.product_ids[:1])
+    if not seed:
+        hits = [h for h in (ctx.product_hits or []) if h.match in ("sku", "all")][:1]
+        seed = _details(ctx, [h.id for h in hits])
+    bought: set[int] = set()
+    if ctx.state.customer_id is not None and ctx.state.verified:
+        bought = customers.purchased_product_ids(db, ctx.state.customer_id)
+    req = ctx.product_request
+    category_ids: list[int] = []
+    if seed:
+        row = db.execute("select category_id from products where id = ?", [seed[0].id]).fetchone()
+        category_id = row[0] if row else None
+    elif req is not None and req.category:
+        # "a gift for my dad, he likes coffee": the kind of product asked for.
+        category_ids = [
+            int(r[0])
+            for r in db.execute(
+                "select id from categories where path = ? or path like ?",
+                [req.category, req.category + " > %"],
+            )
+        ]
+    elif ctx.state.customer_id is not None and ctx.state.verified:
+        history = customers.purchased_category_ids(db, ctx.state.customer_id)
+        if history:
+            category_id = history[0]
+            intro = "product.recommend_history"
+    # A kind of product asked for ("a speaker under $60") is a hard limit: search hits of
+    # that kind may be listed themselves, and nothing of another kind fills the list.
+    asked_kind = req is not None and bool(req.category) and not ctx.product_ids
+    exclude = bought | (set() if asked_kind else {p.id for p in seed})
+    sql = (
+        "select p.id, sum(v.stock) as stock from products p join variants v on v.product_id = p.id "
+        "where p.status = 'active' {where} group by p.id having stock > 0 order by stock desc, p.id limit 12"
+    )
+    params: list[Any] = []
+    where = ""
+    if category_id is not None:
+        category_ids = [category_id]
+    if category_ids:
+        where = f"and p.category_id in ({', '.join('?' * len(category_ids))})"
+        params.extend(category_ids)
+    if req is not None and req.max_price is not None:
+        where += " and v.price_cents <= ?"
+        params.append(round(req.max_price * 100))
+    rows = db.execute(sql.format(where=where), params).fetchall()
+    ids = [r[0] for r in rows if r[0] not in exclude][:MAX_LIST]
+    if not ids and where and not asked_kind:  # everything in that category is theirs: widen
+        rows = db.execute(sql.format(where=""), []).fetchall()
+        ids = [r[0] for r in rows if r[0] not in exclude][:MAX_LIST]
+    products = _details(ctx, ids)
+    out.action = "products.recommended"
+    _foreign_budget_note(ctx, out)
+    if not products:
+        out.resolved = False
+        return out.say("product.none")
+    return _list_products(ctx, out, products, intro)
