@@ -48,7 +48,8 @@ def test_shopify_orders_export(db):
     # Items are linked to the catalog's variants by SKU.
     assert items == [("HH-NAVY-S", 1, 4900, "HH-NAVY-S"), ("HH-SAND-M", 1, 4500, "HH-SAND-M")]
     shipment = db.execute("select carrier, tracking_number, status from shipments").fetchone()
-    assert shipment == ("UPS", "1Z999AA10123456784", "in_transit")
+    # Fulfilled is all the export says: shipped, neither "in transit" nor "delivered".
+    assert shipment == ("UPS", "1Z999AA10123456784", "shipped")
     assert order(db, "1002")["status"] == "pending"
     assert order(db, "1003")["status"] == "returned"  # refunded after fulfilment
     assert order(db, "1004")["status"] == "cancelled"
@@ -152,3 +153,108 @@ def test_demo_orders_are_refused_unless_replaced(db):
     numbers = {r[0] for r in db.execute("select number from orders")}
     assert numbers == {"A-100", "A-101"}
     assert db.execute("select count(*) from customers where source = 'demo'").fetchone()[0] == 0
+
+
+# --- the order lifecycle of real exports (m005_order_lifecycle) ------------------------
+
+
+def _order(db, number):
+    from shopassist.kb import orders
+
+    found = orders.find_order(db, number)
+    assert found is not None, number
+    return orders.load_order_details(db, found)
+
+
+def test_shopify_full_export_lifecycle(db):
+    """Shopify's full orders-export header: financial status, refunds, fulfilment per order
+    and per line, payment method and the customer's default address."""
+    from shopassist.kb import orders
+
+    report = import_orders(db, FIXTURES / "shopify_orders_full.csv")
+    assert report.committed and report.counts["orders"] == 6 and report.counts["items"] == 9
+    paid = _order(db, "#W1001")
+    assert orders.financial_status(paid) == "paid" and orders.refunded_cents(paid) == 0
+    assert orders.fulfilled_at(paid) == "2026-11-11 17:00:00"  # -0800 converted to UTC
+    assert orders.payment_method(paid) == "Shopify Payments"
+    assert orders.return_window_start(paid) == ("2026-11-11 17:00:00", "fulfilment")
+    assert orders.billing_address(paid)["zip"] == "98195"
+    partial = _order(db, "W1002")
+    assert orders.is_partially_refunded(partial) and orders.refunded_cents(partial) == 2500
+    assert not orders.is_refunded(partial) and partial["status"] == "shipped"
+    refunded = _order(db, "w1003")  # case does not matter
+    assert orders.is_refunded(refunded) and orders.refunded_cents(refunded) == 5900
+    assert refunded["status"] == "returned"
+    pending = _order(db, "W1004")
+    assert orders.financial_status(pending) == "pending" and orders.fulfilled_at(pending) is None
+    assert orders.payment_method(pending) == "Cash on Delivery (COD)"
+    assert not orders.is_fulfilled(pending)
+    split = _order(db, "W1005")  # one line shipped, one still pending
+    assert [orders.line_fulfilment(i) for i in split["items"]] == [
+        ("fulfilled", "2026-11-22 19:00:00"),
+        ("pending", None),
+    ]
+    voided = _order(db, "W1006")
+    assert voided["status"] == "cancelled" and orders.financial_status(voided) == "voided"
+    # Ada's default address is her latest order's (W1005, Portland), not her first.
+    ada = db.execute("select id from customers where email = 'ada@example.test'").fetchone()[0]
+    assert orders.customer_default_address(db, ada)["city"] == "Portland"
+
+
+def test_woocommerce_order_export_lifecycle(db):
+    """A WooCommerce order export: shop statuses, refunded total, payment method title,
+    billing names split in two, tracking provider and number."""
+    from shopassist.kb import orders
+
+    report = import_orders(db, FIXTURES / "woocommerce_orders.csv")
+    assert report.committed and report.counts["orders"] == 6
+    expected = {
+        # number: (our status, shop status, payment status)
+        "SA-5101": ("paid", "processing", "paid"),
+        "SA-5102": ("shipped", "completed", "paid"),
+        "SA-5103": ("pending", "on-hold", "pending"),
+        "SA-5104": ("returned", "refunded", "refunded"),  # refunded after it shipped
+        "SA-5105": ("cancelled", "cancelled", None),
+        "SA-5106": ("cancelled", "wc-refunded", "refunded"),  # refunded before shipping
+    }
+    for number, (status, shop, financial) in expected.items():
+        found = _order(db, number)
+        assert (found["status"], orders.shop_status(found), orders.financial_status(found)) == (
+            status,
+            shop,
+            financial,
+        ), number
+    completed = _order(db, "sa5102")  # no dash, lower case: still the one order
+    assert completed["number"] == "SA-5102"
+    assert orders.fulfilled_at(completed) == "2026-11-04 15:30:00"
+    assert completed["shipment"]["carrier"] == "CTT"
+    assert completed["shipment"]["tracking_number"] == "RR123456789PT"
+    assert completed["shipment"]["status"] == "shipped"  # not claimed delivered
+    assert orders.refunded_cents(_order(db, "SA-5104")) == 3400
+    assert orders.payment_method(_order(db, "SA-5101")) == "Cartão de crédito (Stripe)"
+    name = db.execute("select name from customers where email = 'ana@example.test'").fetchone()
+    assert name == ("Ana Silva",)  # billing_first_name + billing_last_name
+    # order_number wins over WooCommerce's internal order_id.
+    assert db.execute("select count(*) from orders where number like 'SA-%'").fetchone()[0] == 6
+
+
+def test_order_number_shapes_are_learned_at_import(db):
+    from shopassist.kb.order_numbers import order_number_shapes
+
+    import_orders(db, FIXTURES / "woocommerce_orders.csv")
+    shapes = order_number_shapes(db)
+    assert [s["parts"] for s in shapes] == [[["L", "SA"], ["S", "-"], ["D", 4, 4]]]
+    stored = db.execute("select value from meta where key = 'order_number_shapes'").fetchone()
+    assert stored is not None
+
+
+def test_unknown_shop_status_names_the_known_ones(db, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order_number,placed_at,item_title,quantity,unit_price,status\n"
+        "X-1,2024-01-01,Thing,1,5.00,teleported\n"
+    )
+    report = import_orders(db, path)
+    (error,) = report.errors
+    assert error.column == "status" and "'teleported' is not a known order status" in error.reason
+    assert "on hold" in error.reason and not report.committed

@@ -290,3 +290,66 @@ def m004_search_index(db: sqlite_utils.Database) -> None:
     db.execute("create index if not exists variants_sku_nocase on variants(sku collate nocase)")
     rebuild_product_index(db)
     rebuild_faq_index(db)
+
+
+@migration
+def m005_order_lifecycle(db: sqlite_utils.Database) -> None:
+    """What real exports say about an order beyond our status: the shop's own status word,
+    the money refunded, when it was fulfilled, how it was paid, the billing address, and
+    each line's own fulfilment (Shopify's ``Lineitem fulfillment status``)."""
+    db.conn.executescript(
+        """
+        alter table orders add column shop_status text;        -- 'on-hold', 'completed' ...
+        alter table orders add column refunded_cents integer not null default 0;
+        alter table orders add column fulfilled_at text;
+        alter table orders add column payment_method text;
+        alter table orders add column billing_address text not null default '{}';  -- JSON
+        alter table order_items add column fulfillment_status text;  -- 'fulfilled', 'pending' ...
+        alter table order_items add column fulfilled_at text;
+        """
+    )
+
+
+@migration
+def m006_live_events(db: sqlite_utils.Database) -> None:
+    """The live web channel's message log (``shopassist/kb/live_queue.py``): what the
+    customer's page shows and what staff must answer, shared by every server process."""
+    db.conn.executescript(
+        """
+        create table live_events (
+            id integer primary key autoincrement,  -- only grows: the pages' polling cursor
+            conversation_id text not null references conversations(id) on delete cascade,
+            turn_idx integer,                      -- the turn this message belongs to
+            author text not null check (author in ('customer', 'bot', 'staff')),
+            text text not null,                    -- customer text masked as in turns
+            status text not null default 'sent'
+                check (status in ('sent', 'pending', 'approved', 'replaced')),
+            suggestions text,                      -- JSON: ranked replies for staff (bot rows)
+            staff text,
+            created_at text not null
+        );
+        create index live_events_conversation on live_events(conversation_id, id);
+        """
+    )
+
+
+@migration
+def m007_verification_failures(db: sqlite_utils.Database) -> None:
+    """Failed ownership checks (``shopassist/kb/verification.py``): the limits on guessing an
+    order's email or a customer's order numbers hold across conversations and processes."""
+    db.conn.executescript(
+        """
+        create table verification_failures (
+            id integer primary key,
+            conversation_id text not null,
+            order_number text,                     -- the number tried (may not exist)
+            customer_id integer,                   -- the customer claimed or owning the order
+            at text not null,
+            cleared_at text                        -- set by `shopassist unlock`
+        );
+        create index verification_failures_conversation
+            on verification_failures(conversation_id);
+        create index verification_failures_order on verification_failures(order_number, at);
+        create index verification_failures_customer on verification_failures(customer_id, at);
+        """
+    )

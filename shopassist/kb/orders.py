@@ -48,10 +48,26 @@ def find_order(db: sqlite_utils.Database, number: str | int) -> dict[str, Any] |
     if not rows and number.isdigit():
         rows = _rows(db, "select * from orders where number = ?", ["#" + number])
     if not rows:
+        # 'sa5107' for 'SA-5107': the same letters and digits, other case or separators.
+        compact = _compact(number)
+        if compact and compact != number:
+            rows = _rows(
+                db,
+                "select * from orders where number = ? collate nocase or "
+                "upper(replace(replace(replace(number, '-', ''), ' ', ''), '#', '')) = ?",
+                [number, compact],
+            )
+            rows = rows[:1] if len(rows) == 1 else []  # two candidates: not this one
+    if not rows:
         return None
     order = rows[0]
     order["shipping_address"] = _json(order.get("shipping_address"), {})
+    order["billing_address"] = _json(order.get("billing_address"), {})
     return order
+
+
+def _compact(number: str) -> str:
+    return re.sub(r"[\s#-]+", "", number).upper()
 
 
 def load_order_details(db: sqlite_utils.Database, order: dict[str, Any]) -> dict[str, Any]:
@@ -88,6 +104,112 @@ def customer_orders(
         "select id, number, status, total_cents, currency, placed_at from orders "
         "where customer_id = ? order by placed_at desc limit ?",
         [customer_id, limit],
+    )
+
+
+# --- the order's lifecycle as the shop's export tells it (m005_order_lifecycle) -------------
+# ``order`` is a row from find_order (with load_order_details for the per-line readers).
+
+REFUND_STATUSES = ("refunded", "partially_refunded")
+
+
+def financial_status(order: dict[str, Any]) -> str | None:
+    """The payment state the shop exported: 'paid', 'pending', 'authorized', 'refunded',
+    'partially_refunded', 'voided' ... (lower-case, '_' for spaces), or None if unknown."""
+    value = order.get("financial_status")
+    if not value:
+        return None
+    return "_".join(str(value).strip().lower().replace("-", " ").split()) or None
+
+
+def is_refunded(order: dict[str, Any]) -> bool:
+    """Fully refunded, per the financial status."""
+    return financial_status(order) == "refunded"
+
+
+def is_partially_refunded(order: dict[str, Any]) -> bool:
+    return financial_status(order) == "partially_refunded"
+
+
+def refunded_cents(order: dict[str, Any]) -> int:
+    """Money refunded on the order, as exported (Shopify ``Refunded Amount``; a fully
+    refunded order without an amount counts its total). 0 when nothing is known."""
+    return int(order.get("refunded_cents") or 0)
+
+
+def shop_status(order: dict[str, Any]) -> str | None:
+    """The shop's own status word, as exported ('on-hold', 'completed', 'processing' ...)."""
+    value = order.get("shop_status")
+    return str(value) if value else None
+
+
+def payment_method(order: dict[str, Any]) -> str | None:
+    """How the order was paid, as exported (Shopify ``Payment Method``, WooCommerce
+    ``payment_method_title``), or None."""
+    value = order.get("payment_method")
+    return str(value) if value else None
+
+
+def fulfilled_at(order: dict[str, Any]) -> str | None:
+    """When the order was fulfilled (handed to the carrier): the export's ``Fulfilled at``,
+    else the latest shipment's ``shipped_at`` (needs load_order_details)."""
+    if order.get("fulfilled_at"):
+        return str(order["fulfilled_at"])
+    shipment = order.get("shipment") or {}
+    if shipment.get("shipped_at"):
+        return str(shipment["shipped_at"])
+    return None
+
+
+def is_fulfilled(order: dict[str, Any]) -> bool:
+    """Shipped by the shop: a fulfilment date, a fulfilled status or a shipped-like status."""
+    status = str(order.get("fulfillment_status") or "").lower()
+    return (
+        fulfilled_at(order) is not None
+        or status in ("fulfilled", "shipped", "delivered", "in_transit")
+        or order.get("status") in SHIPPED_STATUSES
+    )
+
+
+def line_fulfilment(item: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(status, fulfilled_at) of one line of ``order['items']``: Shopify's ``Lineitem
+    fulfillment status`` ('fulfilled', 'pending', ...) and the date, None when unknown."""
+    status = item.get("fulfillment_status")
+    at = item.get("fulfilled_at")
+    return (str(status) if status else None, str(at) if at else None)
+
+
+def return_window_start(order: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(date, basis) a return window counts from: ('…', 'delivery') when delivery is
+    known, else ('…', 'fulfilment') when only the fulfilment date is, else (None, None).
+    Needs load_order_details."""
+    delivered = delivered_at(order)
+    if delivered:
+        return delivered, "delivery"
+    fulfilled = fulfilled_at(order)
+    if fulfilled:
+        return fulfilled, "fulfilment"
+    return None, None
+
+
+def billing_address(order: dict[str, Any]) -> dict[str, Any]:
+    value = order.get("billing_address")
+    return value if isinstance(value, dict) else _json(value, {})
+
+
+def customer_default_address(db: sqlite_utils.Database, customer_id: int) -> dict[str, Any]:
+    """The customer's default address (``customers.address``: at import, the shipping or
+    billing address of their latest order). {} when none is known."""
+    row = db.execute("select address from customers where id = ?", [customer_id]).fetchone()
+    return _json(row[0], {}) if row else {}
+
+
+def set_payment_method(
+    db: sqlite_utils.Database, order_id: int, method: str, *, at: str | None = None
+) -> None:
+    db.execute(
+        "update orders set payment_method = ?, updated_at = ? where id = ?",
+        [method, at or now_iso(), order_id],
     )
 
 

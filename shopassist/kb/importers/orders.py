@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,12 +36,26 @@ from shopassist.kb.importers.rows import (
 )
 from shopassist.kb.importers.source import CsvSource, ImportFileError, open_source
 from shopassist.kb.importers.transaction import DemoDataError, import_transaction
+from shopassist.kb.order_numbers import learn_order_number_shapes
 
 ORDER_STATUSES = ("pending", "paid", "shipped", "in_transit", "delivered", "cancelled", "returned")
-_STATUS_WORDS = {
-    "in transit": "in_transit", "in-transit": "in_transit", "canceled": "cancelled",
-    "refunded": "returned", "unpaid": "pending", "fulfilled": "shipped",
-}  # fmt: skip
+STATUS_FILE = Path(__file__).parent / "data" / "order_statuses.toml"
+
+
+@lru_cache(maxsize=1)
+def status_words() -> dict[str, dict[str, str]]:
+    """``data/order_statuses.toml``: shops' status words -> ours, and the payment they imply."""
+    with STATUS_FILE.open("rb") as fh:
+        data = tomllib.load(fh)
+    return {table: {status_key(k): str(v) for k, v in data.get(table, {}).items()}
+            for table in ("status", "refunded_unshipped", "financial")}  # fmt: skip
+
+
+def status_key(word: str) -> str:
+    """'wc-on-hold', 'On Hold', 'on_hold' -> 'on hold'."""
+    text = " ".join(re.sub(r"[-_]+", " ", word.strip().lower()).split())
+    return text[3:] if text.startswith("wc ") else text
+
 
 # Shopify export header -> our field.
 SHOPIFY_COLUMNS = {
@@ -54,42 +70,70 @@ SHOPIFY_COLUMNS = {
     "Shipping City": "city", "Shipping Zip": "zip", "Shipping Province": "province",
     "Shipping Country": "country", "Shipping Phone": "ship_phone", "Phone": "phone",
     "Tracking Number": "tracking_number", "Tracking Company": "carrier",
+    "Refunded Amount": "refunded", "Payment Method": "payment_method",
+    "Lineitem fulfillment status": "item_fulfillment_status",
+    "Billing Address1": "billing_address1", "Billing Address2": "billing_address2",
+    "Billing City": "billing_city", "Billing Zip": "billing_zip",
+    "Billing Province": "billing_province", "Billing Country": "billing_country",
+    "Billing Phone": "billing_phone",
 }  # fmt: skip
 # Generic orders CSV: our field -> accepted header spellings (normalised).
+# Generic orders CSV: our field -> accepted header spellings (normalised). The WooCommerce
+# order-export spellings (order_status, billing_email, payment_method_title, refunded_total,
+# shipping_postcode, tracking_provider ...) are here too.
 GENERIC_COLUMNS = {
-    "number": ("order_number", "order", "order_no", "order_id", "number"),
-    "email": ("email", "customer_email"),
-    "customer_name": ("customer_name", "customer", "name", "billing_name"),
-    "phone": ("phone", "customer_phone"),
+    "number": ("order_number_formatted", "order_number", "order", "order_no", "number",
+               "order_id"),
+    "email": ("email", "customer_email", "billing_email"),
+    "customer_name": ("customer_name", "customer", "name", "billing_name", "billing_full_name"),
+    "first_name": ("billing_first_name", "first_name"),
+    "last_name": ("billing_last_name", "last_name"),
+    "phone": ("phone", "customer_phone", "billing_phone"),
     "status": ("status", "order_status"),
     "financial_status": ("financial_status", "payment_status"),
     "fulfillment_status": ("fulfillment_status", "fulfilment_status"),
-    "placed_at": ("placed_at", "created_at", "order_date", "date"),
-    "paid_at": ("paid_at",),
-    "shipped_at": ("shipped_at", "fulfilled_at"),
+    "placed_at": ("placed_at", "created_at", "order_date", "date_created", "date"),
+    "paid_at": ("paid_at", "date_paid", "paid_date"),
+    "shipped_at": ("shipped_at", "fulfilled_at", "fulfilment_date", "fulfillment_date",
+                   "date_completed", "completed_date", "shipped_date"),
     "cancelled_at": ("cancelled_at", "canceled_at"),
-    "currency": ("currency",),
-    "subtotal": ("subtotal",),
-    "shipping": ("shipping", "shipping_cost", "shipping_price"),
-    "tax": ("tax", "taxes"),
-    "discount": ("discount", "discount_amount"),
-    "total": ("total", "order_total"),
-    "shipping_method": ("shipping_method",),
+    "currency": ("currency", "order_currency"),
+    "subtotal": ("subtotal", "order_subtotal"),
+    "shipping": ("shipping", "shipping_cost", "shipping_price", "shipping_total",
+                 "order_shipping"),
+    "tax": ("tax", "taxes", "tax_total", "order_tax", "total_tax"),
+    "discount": ("discount", "discount_amount", "discount_total", "cart_discount"),
+    "total": ("total", "order_total", "order_total_amount"),
+    "refunded": ("refunded", "refunded_amount", "refunded_total", "refund_amount",
+                 "order_refund", "total_refunded"),
+    "payment_method": ("payment_method", "payment_method_title", "payment_gateway"),
+    "shipping_method": ("shipping_method", "shipping_method_title"),
     "sku": ("sku", "item_sku"),
     "item_title": ("item_title", "item_name", "product", "product_name", "title"),
-    "quantity": ("quantity", "qty", "item_quantity"),
-    "unit_price": ("unit_price", "price", "item_price"),
+    "quantity": ("quantity", "qty", "item_quantity", "item_qty"),
+    "unit_price": ("unit_price", "price", "item_price", "item_cost"),
+    "item_fulfillment_status": ("item_fulfillment_status", "item_fulfilment_status",
+                                "lineitem_fulfillment_status"),
     "ship_name": ("ship_name", "shipping_name"),
-    "address1": ("address1", "address", "shipping_address1"),
-    "address2": ("address2", "shipping_address2"),
+    "ship_first_name": ("shipping_first_name",),
+    "ship_last_name": ("shipping_last_name",),
+    "address1": ("address1", "address", "shipping_address1", "shipping_address_1"),
+    "address2": ("address2", "shipping_address2", "shipping_address_2"),
     "city": ("city", "shipping_city"),
-    "zip": ("zip", "postcode", "postal_code", "shipping_zip"),
-    "province": ("province", "state", "region", "shipping_province"),
+    "zip": ("zip", "postcode", "postal_code", "shipping_zip", "shipping_postcode"),
+    "province": ("province", "state", "region", "shipping_province", "shipping_state"),
     "country": ("country", "shipping_country"),
     "ship_phone": ("ship_phone", "shipping_phone"),
-    "carrier": ("carrier", "tracking_company"),
-    "tracking_number": ("tracking_number", "tracking"),
-}
+    "billing_address1": ("billing_address1", "billing_address_1"),
+    "billing_address2": ("billing_address2", "billing_address_2"),
+    "billing_city": ("billing_city",),
+    "billing_zip": ("billing_zip", "billing_postcode"),
+    "billing_province": ("billing_province", "billing_state"),
+    "billing_country": ("billing_country",),
+    "carrier": ("carrier", "tracking_company", "tracking_provider", "shipping_carrier",
+                "tracking_carrier"),
+    "tracking_number": ("tracking_number", "tracking", "tracking_code", "tracking_no"),
+}  # fmt: skip
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -134,13 +178,15 @@ def _quantity(value: Any) -> int:
 
 
 def _status(value: Any) -> str | None:
-    text = clean_line(str(value or "")).lower()
+    text = clean_line(str(value or ""))
     if not text:
         return None
-    text = _STATUS_WORDS.get(text, text.replace(" ", "_"))
-    if text not in ORDER_STATUSES:
-        raise ValueError(f"{text[:30]!r} is not one of {', '.join(ORDER_STATUSES)}")
-    return text
+    key = status_key(text)
+    mapped = status_words()["status"].get(key, key.replace(" ", "_"))
+    if mapped not in ORDER_STATUSES:
+        known = ", ".join(sorted(status_words()["status"]))
+        raise ValueError(f"{text[:30]!r} is not a known order status ({known})")
+    return text[:60]
 
 
 Email = Annotated[str | None, BeforeValidator(_email)]
@@ -181,11 +227,38 @@ class OrderFields(BaseModel):
     ship_phone: OptionalLine = None
     carrier: OptionalLine = None
     tracking_number: OptionalLine = None
+    refunded: OptionalMoney = None
+    payment_method: OptionalLine = None
+    first_name: OptionalLine = None
+    last_name: OptionalLine = None
+    ship_first_name: OptionalLine = None
+    ship_last_name: OptionalLine = None
+    billing_address1: OptionalLine = None
+    billing_address2: OptionalLine = None
+    billing_city: OptionalLine = None
+    billing_zip: OptionalLine = None
+    billing_province: OptionalLine = None
+    billing_country: OptionalLine = None
+    billing_phone: OptionalLine = None
+
+    def payment_status(self) -> str | None:
+        """Shopify's financial status (lower-case, '_' for spaces), or the one the shop's own
+        status implies ('processing' -> paid, 'refunded' -> refunded), else None."""
+        if self.financial_status:
+            return status_key(self.financial_status).replace(" ", "_")
+        if self.status:
+            return status_words()["financial"].get(status_key(self.status))
+        return None
 
     def mapped_status(self) -> str:
         """Our status from an explicit one, or Shopify's financial + fulfillment status."""
         if self.status:
-            return self.status
+            key = status_key(self.status)
+            words = status_words()
+            mapped = words["status"].get(key, key.replace(" ", "_"))
+            if key in words["refunded_unshipped"] and not (self.shipped_at or self.tracking_number):
+                return words["refunded_unshipped"][key]
+            return mapped
         financial = (self.financial_status or "").lower()
         fulfilment = (self.fulfillment_status or "").lower().replace(" ", "_")
         shipped = fulfilment in ("fulfilled", "partial", "shipped", "in_transit", "delivered")
@@ -211,6 +284,7 @@ class ItemFields(BaseModel):
     item_title: RequiredLine
     quantity: Quantity
     unit_price: RequiredMoney
+    item_fulfillment_status: OptionalLine = None
 
 
 @dataclass
@@ -303,6 +377,8 @@ def import_orders(
         finally:
             rejects.close()
         seen.drop()
+        writer.finish()
+        learn_order_number_shapes(db)
         if report.rows == 0:
             raise ImportFileError(f"{path} has a header row but no data rows; nothing to import")
         report.counts = writer.counts
@@ -325,11 +401,21 @@ def _column_map(header: list[str], is_shopify: bool) -> dict[str, int]:
             if field_name and field_name not in columns:
                 columns[field_name] = i
         return columns
-    lookup = {spelling: f for f, spellings in GENERIC_COLUMNS.items() for spelling in spellings}
+    # Each field takes the header of its earliest spelling: a WooCommerce export has both
+    # order_number (what customers quote) and order_id (the database row id).
+    lookup = {
+        spelling: (f, rank)
+        for f, spellings in GENERIC_COLUMNS.items()
+        for rank, spelling in enumerate(spellings)
+    }
+    ranks: dict[str, int] = {}
     for i, name in enumerate(header):
-        field_name = lookup.get(re.sub(r"[^\w]+", "_", header_key(name)).strip("_"))
-        if field_name and field_name not in columns:
-            columns[field_name] = i
+        hit = lookup.get(re.sub(r"[^\w]+", "_", header_key(name)).strip("_"))
+        if hit is None:
+            continue
+        field_name, rank = hit
+        if field_name not in columns or rank < ranks[field_name]:
+            columns[field_name], ranks[field_name] = i, rank
     return columns
 
 
@@ -337,7 +423,7 @@ def _read_orders(
     source: CsvSource, columns: dict[str, int], names: dict[str, str]
 ) -> Iterator[OrderGroup | Rejection]:
     order_fields = [f for f in OrderFields.model_fields if f in columns]
-    item_fields = [f for f in ("sku", "item_title", "quantity", "unit_price") if f in columns]
+    item_fields = [f for f in ItemFields.model_fields if f in columns]
     number_index = columns["number"]
     current: OrderGroup | None = None
     rejected_number: tuple[str, int] | None = None
@@ -383,6 +469,47 @@ def _clear_orders(conn: Any) -> None:
         conn.execute(f"delete from {table}")
 
 
+def _full_name(first: str | None, last: str | None) -> str | None:
+    return " ".join(p for p in (first, last) if p) or None
+
+
+def _customer_name(order: OrderFields) -> str | None:
+    return order.customer_name or _full_name(order.first_name, order.last_name)
+
+
+def _address(
+    name: str | None,
+    address1: str | None,
+    address2: str | None,
+    city: str | None,
+    zip_code: str | None,
+    province: str | None,
+    country: str | None,
+    phone: str | None,
+) -> dict[str, str]:
+    """An address dict in the stored shape; empty when the file gave no address lines."""
+    fields = {"address1": address1, "address2": address2, "city": city, "zip": zip_code,
+              "province": province, "country": country}  # fmt: skip
+    if not any(fields.values()):
+        return {}
+    return {k: v for k, v in {"name": name, **fields, "phone": phone}.items() if v}
+
+
+def _line_fulfilment(
+    item: ItemFields, order: OrderFields, status: str
+) -> tuple[str | None, str | None]:
+    """A line's fulfilment status and date: Shopify's ``Lineitem fulfillment status`` when
+    exported (the date is the order's ``Fulfilled at``), else the order's own."""
+    line = status_key(item.item_fulfillment_status or "").replace(" ", "_") or None
+    if line is None and order.fulfillment_status:
+        line = status_key(order.fulfillment_status).replace(" ", "_")
+        if line == "partial":
+            line = None  # which lines are unknown
+    if line is None and status in ("shipped", "in_transit", "delivered", "returned"):
+        line = "fulfilled"
+    return line, (order.shipped_at if line == "fulfilled" else None)
+
+
 class _OrderWriter:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.conn = db.conn
@@ -394,6 +521,7 @@ class _OrderWriter:
             "new_customers": 0,
             "shipments": 0,
         }
+        self.customers: set[int] = set()
 
     def write(self, group: OrderGroup) -> None:
         order = group.order
@@ -405,35 +533,39 @@ class _OrderWriter:
             subtotal = sum(item.unit_price * item.quantity for item, _, _ in group.items)
         shipping, tax, discount = order.shipping or 0, order.tax or 0, order.discount or 0
         total = order.total if order.total is not None else subtotal + shipping + tax - discount
-        address = {
-            k: v
-            for k, v in {
-                "name": order.ship_name or order.customer_name,
-                "address1": order.address1,
-                "address2": order.address2,
-                "city": order.city,
-                "zip": order.zip,
-                "province": order.province,
-                "country": order.country,
-                "phone": order.ship_phone,
-            }.items()
-            if v
-        }
+        payment_status = order.payment_status()
+        refunded = order.refunded or 0
+        if not refunded and payment_status == "refunded":
+            refunded = max(total, 0)  # fully refunded, amount not exported: the whole total
+        address = _address(
+            order.ship_name or _full_name(order.ship_first_name, order.ship_last_name)
+            or _customer_name(order),
+            order.address1, order.address2, order.city, order.zip, order.province,
+            order.country, order.ship_phone,
+        )  # fmt: skip
+        billing = _address(
+            _customer_name(order), order.billing_address1, order.billing_address2,
+            order.billing_city, order.billing_zip, order.billing_province,
+            order.billing_country, order.billing_phone,
+        )  # fmt: skip
         existing = conn.execute(
             "select id from orders where number = ?", (order.number,)
         ).fetchone()
         values = (
-            customer_id, status, order.financial_status, order.fulfillment_status,
+            customer_id, status, payment_status, order.fulfillment_status,
             (order.currency or "USD").upper()[:3], subtotal, shipping, tax, discount, max(total, 0),
             order.shipping_method, json.dumps(address, ensure_ascii=False), order.placed_at,
-            order.paid_at, order.cancelled_at,
+            order.paid_at, order.cancelled_at, order.status, refunded, order.shipped_at,
+            order.payment_method, json.dumps(billing, ensure_ascii=False),
         )  # fmt: skip
         if existing is None:
             cursor = conn.execute(
                 "insert into orders (customer_id, status, financial_status, fulfillment_status, "
                 "currency, subtotal_cents, shipping_cents, tax_cents, discount_cents, total_cents, "
-                "shipping_method, shipping_address, placed_at, paid_at, cancelled_at, number, "
-                "source) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'import')",
+                "shipping_method, shipping_address, placed_at, paid_at, cancelled_at, "
+                "shop_status, refunded_cents, fulfilled_at, payment_method, billing_address, "
+                "number, source) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'import')",
                 (*values, order.number),
             )
             order_id = cursor.lastrowid
@@ -445,29 +577,51 @@ class _OrderWriter:
                 "fulfillment_status = ?, currency = ?, subtotal_cents = ?, shipping_cents = ?, "
                 "tax_cents = ?, discount_cents = ?, total_cents = ?, shipping_method = ?, "
                 "shipping_address = ?, placed_at = ?, paid_at = ?, cancelled_at = ?, "
-                "source = 'import', updated_at = datetime('now') where id = ?",
+                "shop_status = ?, refunded_cents = ?, fulfilled_at = ?, payment_method = ?, "
+                "billing_address = ?, source = 'import', updated_at = datetime('now') "
+                "where id = ?",
                 (*values, order_id),
             )
             conn.execute("delete from order_items where order_id = ?", (order_id,))
             self.counts["updated"] += 1
         self.counts["orders"] += 1
         conn.executemany(
-            "insert into order_items (order_id, variant_id, sku, title, quantity, unit_price_cents) "
-            "values (?, (select id from variants where sku = ?), ?, ?, ?, ?)",
+            "insert into order_items (order_id, variant_id, sku, title, quantity, unit_price_cents, "
+            "fulfillment_status, fulfilled_at) "
+            "values (?, (select id from variants where sku = ?), ?, ?, ?, ?, ?, ?)",
             [
-                (order_id, item.sku, item.sku, item.item_title, item.quantity, item.unit_price)
+                (order_id, item.sku, item.sku, item.item_title, item.quantity, item.unit_price,
+                 *_line_fulfilment(item, order, status))
                 for item, _, _ in group.items
             ],
-        )
+        )  # fmt: skip
         self.counts["items"] += len(group.items)
         if order.tracking_number:
             self._write_shipment(order_id, order, status)
+        if customer_id is not None:
+            self.customers.add(customer_id)
+
+    def finish(self) -> None:
+        """Each customer of this file gets the address of their latest order as their default
+        (shipping, else billing), as the shop's own customer record would show."""
+        self.conn.executemany(
+            """
+            update customers set address = coalesce((
+                select case when o.shipping_address not in ('', '{}') then o.shipping_address
+                            else o.billing_address end
+                from orders o where o.customer_id = customers.id
+                  and (o.shipping_address not in ('', '{}') or o.billing_address not in ('', '{}'))
+                order by o.placed_at desc, o.id desc limit 1), address)
+            where id = ?
+            """,
+            [(cid,) for cid in sorted(self.customers)],
+        )
 
     def _customer_id(self, order: OrderFields) -> int | None:
         if not order.email:
             return None
-        name = order.customer_name or order.ship_name or order.email.split("@")[0]
-        phone = order.phone or order.ship_phone
+        name = _customer_name(order) or order.ship_name or order.email.split("@")[0]
+        phone = order.phone or order.ship_phone or order.billing_phone
         row = self.conn.execute(
             "select id from customers where email = ?", (order.email,)
         ).fetchone()
@@ -485,10 +639,12 @@ class _OrderWriter:
         return cursor.lastrowid
 
     def _write_shipment(self, order_id: int | None, order: OrderFields, status: str) -> None:
+        # Only what the export says: a fulfilled (or refunded after fulfilment) order has
+        # shipped; that it is in transit or delivered is known only when a status says so.
         shipment_status = {
             "delivered": "delivered",
-            "returned": "delivered",
-            "shipped": "in_transit",
+            "returned": "shipped",
+            "shipped": "shipped",
             "in_transit": "in_transit",
         }.get(status, "label_created")
         self.conn.execute(
