@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -92,6 +92,19 @@ class Settings(BaseSettings):
     language: Literal["en", "zh"] = "en"
     # Key binding id -> key, e.g. [keymap] "chat.new" = "ctrl+o" (ids are listed in docs/tui.md).
     keymap: dict[str, str] = Field(default_factory=dict)
+    # --- `shopassist serve` and the live queue (docs/deploy.md) ---
+    serve_host: str = Field(default="127.0.0.1", description="Address the web server binds")
+    serve_port: int = Field(default=8000, ge=1, le=65535)
+    serve_max_body_bytes: int = Field(default=16_384, gt=0, description="Largest request body")
+    serve_max_message_chars: int = Field(default=2_000, gt=0, description="Longest message")
+    serve_session_messages_per_minute: int = Field(default=20, gt=0)
+    serve_client_requests_per_minute: int = Field(default=600, gt=0)
+    # Origins (scheme://host[:port]) whose pages may embed the chat and call the API.
+    serve_allowed_origins: list[str] = Field(default_factory=list)
+    # Bearer token that unlocks turn internals and binding a customer; unset: nobody can.
+    serve_staff_token: SecretStr | None = None
+    # auto: the bot answers, hands off when it must; review: staff approve every bot reply.
+    live_reply_mode: Literal["auto", "review"] = "auto"
 
     @classmethod
     def settings_customise_sources(
