@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from shopassist.engine.nlu.dates import ZH_DIGITS, find_dates
+from shopassist.engine.nlu.order_numbers import OrderNumberReader
 from shopassist.engine.nlu.result import Entity
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -61,64 +62,9 @@ def resolve_overlaps(candidates: Iterable[Candidate]) -> list[Candidate]:
 
 
 # --- order and invoice numbers ------------------------------------------------------
-
-_ORDER_EN = re.compile(
-    r"\b(?:orders?|purchases?|ord|package|parcel|shipment|transaction|confirmation)\b"
-    r"(?:\s*(?:number|num|nr|no|id|code|ref|reference|is|was)\.?)*"
-    r"\s*[:：]?\s*(?:\#\s+)?(?P<num>\#?\d{3,20})(?![\d.,]?\d)(?!\s*(?:%|dollars?|bucks|usd|eur|euros?|rmb|元|块|pcs|pieces|items))",
-    re.IGNORECASE,
-)
-_ORDER_ZH = re.compile(
-    r"(?:订单(?:编号|号码|号)?|单号|购买记录|包裹|快递单号|编号)"
-    r"\s*(?:号码|号|是|为|:|：)*\s*(?:\#\s+)?(?P<num>\#?\d{3,20})(?!\d)"
-)
-_HASH_NUMBER = re.compile(r"(?<![A-Za-z0-9_#])(?P<num>\#\d{4,20})(?!\d)")
-_BARE_NUMBER = re.compile(
-    r"(?<![A-Za-z0-9_#$¥￥€£.,/-])(?P<num>\d{5,20})(?![\d.,]?\d)(?![/-])"
-    # a measure or a currency after it: "25000 mAh", "12500 grams", "12000 pcs", "30000元"
-    r"(?!\s*(?:%|mah|mm|cm|km|kg|g|mg|ml|l|w|kw|v|hz|gb|tb|mb|grams?|kilos?|pcs|pieces?|items?"
-    r"|units?|dollars?|bucks|cents?|usd|eur|euros?|rmb|cny|yuan|steps|calories|kcal|words"
-    r"|people|times|miles|feet|ft|years?|days?|hours?|minutes?)\b)"
-    r"(?!\s*(?:元|块|件|个|只|毫|克|千克|公斤|米|步|年|天|次|人|张|台))",
-    re.IGNORECASE,
-)
-# Words that make a bare number the order: the order itself, or asking after it
-# ("any update on 10082?", "where's 10082", "10082 still hasn't come", "10082 还没到").
-_ORDER_CONTEXT = re.compile(
-    r"order|purchase|package|parcel|shipment|ship(?:ped|ping)?\b|deliver|dispatch|track|cancel"
-    r"|refund|return|update|news|status|where|waiting|wait(?:ed)?\b|arriv|\bcome\b|\bcame\b"
-    r"|hasn'?t|haven'?t|still|received?\b|\bsent\b"
-    r"|订单|包裹|快递|物流|退|到|发货|寄|还没|进度|查",
-    re.IGNORECASE,
-)
-# ... unless the words just before it say what else it is: a postcode, a phone, an
-# account or card number, a tracking number (not an order we can look up), a weight.
-_NOT_ORDER_BEFORE = re.compile(
-    r"(?:\bzip|post\s*code|postal|(?:phone|mobile|cell)\s*(?:number|no\.?|#|is)|\btel\b"
-    r"|call\s+me|text\s+me|whatsapp|account|card|tracking|member(?:ship)?|weigh(?:s|ing)?"
-    r"|邮编|邮政编码|电话|手机|卡号|账号|会员|重)(?:\W+\w+){0,2}\W*$",
-    re.IGNORECASE,
-)
+# Order numbers, in the shop's own shapes: see order_numbers.py.
 
 
-# ... or right after an address: "建国路88号 100022", "12 Baker St 10022" is a postcode.
-_ADDRESS_BEFORE = re.compile(
-    r"(?:[号路街区市]|\b(?:street|st|ave|avenue|road|rd|blvd|lane|ln|zip)\b\.?)"
-    r"[\s,，、.:：]*$",
-    re.IGNORECASE,
-)
-
-
-def _looks_like_date(number: str) -> bool:
-    """ "20261103": an 8-digit run that is a plausible YYYYMMDD is read as a date."""
-    if len(number) != 8:
-        return False
-    year, month, day = int(number[:4]), int(number[4:6]), int(number[6:])
-    return 1990 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31
-
-
-# "bi\w?ll" also catches the common typos "biull", "bilol".
-_INVOICE_CONTEXT = re.compile(r"(?:invoice|bi\w?ll|receipt|发票|账单|收据)\W{0,12}$", re.IGNORECASE)
 _INVOICE_CODE = re.compile(
     r"(?<![A-Za-z0-9_-])(?P<num>INV[-\s]?\d{2,}(?:-\d+)*)(?![A-Za-z0-9_-])", re.IGNORECASE
 )
@@ -134,33 +80,6 @@ _INVOICE_ZH = re.compile(
 
 def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
-
-
-def _order_candidates(text: str) -> list[Candidate]:
-    out = []
-    for pattern, conf in ((_ORDER_EN, 0.97), (_ORDER_ZH, 0.97), (_HASH_NUMBER, 0.85)):
-        for m in pattern.finditer(text):
-            start, end = m.span("num")
-            if pattern is _HASH_NUMBER and _INVOICE_CONTEXT.search(
-                text[max(0, start - 20) : start]
-            ):
-                continue
-            out.append(Candidate("order_number", _digits(m.group("num")), start, end, conf))
-    # A bare long number counts when the message talks about orders, or is a short reply
-    # ("it's 10096") to "what is your order number?".
-    if _ORDER_CONTEXT.search(text) or len(text.split()) <= 4:
-        for m in _BARE_NUMBER.finditer(text):
-            number = m.group("num")
-            start, end = m.span("num")
-            before = text[max(0, start - 30) : start]
-            if (
-                _looks_like_date(number)
-                or _NOT_ORDER_BEFORE.search(before)
-                or _ADDRESS_BEFORE.search(before)
-            ):
-                continue
-            out.append(Candidate("order_number", number, start, end, 0.6))
-    return out
 
 
 def _invoice_candidates(text: str) -> list[Candidate]:
@@ -616,8 +535,14 @@ _HAS_DIGIT = re.compile(r"\d")
 class EntityExtractor:
     """All rule-based extractors with their vocabularies compiled once."""
 
-    def __init__(self, options: OptionVocabulary | None = None) -> None:
+    def __init__(
+        self,
+        options: OptionVocabulary | None = None,
+        order_shapes: Iterable[dict[str, Any]] | None = None,
+    ) -> None:
         self.options = options or build_option_vocabulary()
+        # order_shapes: kb.order_numbers.order_number_shapes(db), the shop's numbering.
+        self.orders = OrderNumberReader(order_shapes)
 
     def candidates(self, text: str, today: dt.date) -> list[Candidate]:
         # Cheap gates first: most messages have no digits, no dates and no numbers, and
@@ -628,7 +553,10 @@ class EntityExtractor:
         has_cjk = _HAS_CJK.search(text) is not None
         words = set(_WORDS.findall(text.lower()))
         if has_digit:
-            found += _order_candidates(text)
+            found += [
+                Candidate("order_number", value, start, end, conf)
+                for value, start, end, conf in self.orders.find(text)
+            ]
             found += _invoice_candidates(text)
             found += _phone_candidates(text)
             found += _money_candidates(text)

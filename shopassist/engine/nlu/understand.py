@@ -35,6 +35,7 @@ from shopassist.engine.nlu.language import detect_language
 from shopassist.engine.nlu.result import Entity, IntentScore, Language, NLUResult, Sentiment
 from shopassist.engine.nlu.sentiment import SentimentAnalyser
 from shopassist.engine.nlu.training_data import OUT_OF_SCOPE, load_examples
+from shopassist.kb.order_numbers import order_number_shapes
 
 log = logging.getLogger(__name__)
 
@@ -223,11 +224,12 @@ class Understander:
         gazetteer: Gazetteer | None = None,
         options: OptionVocabulary | None = None,
         training_report: TrainingReport | None = None,
+        order_shapes: list[dict[str, Any]] | None = None,
     ) -> None:
         self.model = model
         self.settings = settings or load_settings()
         self.gazetteer = gazetteer
-        self.extractor = EntityExtractor(options or build_option_vocabulary())
+        self.extractor = EntityExtractor(options or build_option_vocabulary(), order_shapes)
         self.sentiment = SentimentAnalyser()
         self.training_report = training_report
         self.threshold = float(self.settings.confidence_threshold)
@@ -249,8 +251,15 @@ class Understander:
         options = None
         if gazetteer is None and db is not None:
             gazetteer, options = catalog_vocabularies(db)
+        # The shop's order-number shapes, so "sa 5107" reads as its stored "SA-5107".
+        order_shapes = order_number_shapes(db) if db is not None else None
         return cls(
-            model, settings=settings, gazetteer=gazetteer, options=options, training_report=report
+            model,
+            settings=settings,
+            gazetteer=gazetteer,
+            options=options,
+            training_report=report,
+            order_shapes=order_shapes,
         )
 
     def intents(self) -> list[str]:
