@@ -51,6 +51,7 @@ class Decision(BaseModel):
     handoff: bool = False
     handoff_summary: str | None = None
     rules_fired: list[str] = Field(default_factory=list)
+    interpret: list[str] = Field(default_factory=list)  # interpret rules fired: "id -> command"
     wrote: bool = False  # the flow changed the database (uncommitted until record)
 
 
@@ -176,6 +177,9 @@ def decide(db: sqlite_utils.Database, inp: DecideInput) -> Decision:
         handoff=outcome.handoff,
         handoff_summary=summary,
         rules_fired=fired,
+        interpret=[
+            f"{c.rule} -> {c.kind}{' ' + c.intent if c.intent else ''}" for c in ctx.commands
+        ],
         wrote=wrote,
     )
 

@@ -246,6 +246,7 @@ class TurnPipeline:
             resolved=decision.resolved,
             latency_ms=round((time.perf_counter() - start) * 1000, 3),
             rules=decision.rules_fired,
+            interpret=decision.interpret,
         )
 
     # --- generate and verify ------------------------------------------------------------------

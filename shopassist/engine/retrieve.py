@@ -13,6 +13,7 @@ import sqlite_utils
 from pydantic import BaseModel, ConfigDict, Field
 
 from shopassist.engine.dialogue.access import Claim, claim_from_message
+from shopassist.engine.dialogue.interpret import PRODUCT_INTENTS, is_short, is_unsure
 from shopassist.engine.dialogue.product_query import (
     ProductRequest,
     parse_request,
@@ -25,7 +26,6 @@ from shopassist.engine.nlu.result import NLUResult
 from shopassist.engine.turn_result import Source
 from shopassist.kb.search import FaqHit, ProductHit, search_faqs
 
-PRODUCT_INTENTS = frozenset({"product_search", "product_info", "product_compare", "recommendation"})
 FAQ_INTENTS = frozenset(
     {
         "create_account",
@@ -44,9 +44,6 @@ FAQ_INTENTS = frozenset(
     }
 )
 PRODUCT_LIMIT = 5
-# Below this the classifier is guessing; a message naming a kind of product ("卫衣") is
-# then searched as a product question too.
-UNSURE_CONFIDENCE = 0.6
 FAQ_LIMIT = 3
 
 
@@ -81,10 +78,6 @@ def _shown_category(db: sqlite_utils.Database, state: DialogueState) -> str | No
     return str(row[0]) if row else None
 
 
-def _short(text: str) -> bool:
-    return len(text.split()) <= 4 and len(text) <= 20
-
-
 def retrieve(db: sqlite_utils.Database, inp: RetrieveInput) -> Retrieval:
     intent = inp.nlu.intent.name
     out = Retrieval(claim=claim_from_message(db, inp.nlu))
@@ -94,17 +87,16 @@ def retrieve(db: sqlite_utils.Database, inp: RetrieveInput) -> Retrieval:
             intent != "product_info" or not out.product_ids
         )
         # "我想买一件外套" reads as place_order (an FAQ about ordering) to the classifier.
-        unsure = (
-            intent in ("out_of_scope", "place_order")
-            or inp.nlu.intent.confidence < UNSURE_CONFIDENCE
-        )
+        # A message the classifier cannot place is searched too when it names a kind of
+        # product ("卫衣"); the interpret stage then reads it as a product search.
+        unsure = is_unsure(inp.nlu)
         if intent in PRODUCT_INTENTS or (unsure and not out.product_ids):
             req = parse_request(db, inp.nlu, inp.text)
             priced = req.max_price is not None or req.min_price is not None or req.asked_money
             if (
                 intent == "product_search"
                 and not req.category
-                and (req.wants_variant or (priced and _short(inp.text)))
+                and (req.wants_variant or (priced and is_short(inp.text)))
             ):
                 # "有黑色的吗？" or "under $50" right after a list narrows that list's kind.
                 req.category = _shown_category(db, inp.state)

@@ -71,6 +71,8 @@ class TurnResult(BaseModel):
     resolved: bool | None = None
     latency_ms: float = 0.0  # the whole turn, record included
     rules: list[str] = Field(default_factory=list)  # business rules that fired (rules.toml names)
+    # Interpret-stage rules that fired, "rule id -> command" (dialogue/data/interpret_rules.toml)
+    interpret: list[str] = Field(default_factory=list)
 
 
 # --- Agent-assist, history and session listings (added by the dialogue engine) ---

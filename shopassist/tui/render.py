@@ -90,7 +90,9 @@ def highlight_entities(message: str, entities: Iterable[Any]) -> Text:
     return text
 
 
-def understanding_text(nlu: Any, *, language: str | None = None) -> Text:
+def understanding_text(
+    nlu: Any, *, language: str | None = None, interpret: Iterable[str] = ()
+) -> Text:
     out = Text()
     out.append("Language  ", "dim")
     out.append(safe(nlu.language))
@@ -103,6 +105,10 @@ def understanding_text(nlu: Any, *, language: str | None = None) -> Text:
         out.append(f"  {safe(score.name, limit=20):<20} ", "")
         out.append(bar(score.confidence, 10), "cyan")
         out.append(f" {score.confidence:.2f}\n")
+    for fired in interpret:
+        # The interpret rule that re-read this message in context (interpret_rules.toml).
+        out.append("Read as   ", "dim")
+        out.append(safe(fired, limit=60) + "\n", "yellow")
     if getattr(nlu, "clarify", None):
         out.append("Clarify   ", "dim")
         out.append(" / ".join(safe(c) for c in nlu.clarify) + "\n")

@@ -46,6 +46,7 @@ class FlowContext:
     intent: str = "out_of_scope"
     channel: str = "chat"
     task: str | None = None  # the order task a general "how do I ...?" question is about
+    commands: list[Any] = field(default_factory=list)  # interpret.Command, rules that fired
 
     def ensure_access(self) -> OrderAccess:
         """Check access for the order in the slot (re-checked when the slot changed)."""
@@ -72,6 +73,9 @@ Handler = Callable[[FlowContext, Outcome], Outcome | None]
 CHECKS: dict[str, Handler] = {}
 CONFIRMS: dict[str, Handler] = {}
 ACTS: dict[str, Handler] = {}
+# Template values a flow step needs from a handler module ("order_basics" for a refusal),
+# filled by handlers.register_all, so flows.py imports no handler module.
+VALUE_PROVIDERS: dict[str, Callable[[FlowContext, Outcome], dict[str, Any]]] = {}
 
 
 def handler(kind: Literal["check", "confirm", "act"], *names: str) -> Callable[[Handler], Handler]:

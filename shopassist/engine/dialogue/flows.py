@@ -18,11 +18,11 @@ from shopassist.engine.dialogue.access import (
     MAX_VERIFICATION_FAILURES,
     OrderAccess,
 )
-from shopassist.engine.dialogue.actions import order_basics
 from shopassist.engine.dialogue.context import (  # noqa: F401 - re-exported for handler modules
     ACTS,
     CHECKS,
     CONFIRMS,
+    VALUE_PROVIDERS,
     FlowContext,
     Handler,
     handler,
@@ -151,7 +151,7 @@ def run_flow(spec: FlowSpec, ctx: FlowContext, *, confirmed: bool = False) -> Ou
             allowed = spec.requires.get("status_in")
             if allowed and ctx.order["status"] not in allowed:
                 out = Outcome(use_llm=True, resolved=True, action=f"{spec.name}.refused")
-                values = order_basics(ctx, out)
+                values = VALUE_PROVIDERS["order_basics"](ctx, out)
                 state.end_flow()
                 return out.say(spec.requires["refuse"], **values)
             check = CHECKS.get(name)

@@ -19,6 +19,13 @@ from shopassist.engine.dialogue.flows import (
     spec_for_intent,
 )
 from shopassist.engine.dialogue.handlers.promotions import named_promo_codes
+from shopassist.engine.dialogue.interpret import (
+    PRODUCT_INTENTS,
+    Situation,
+    interpret,
+    is_short,
+    thresholds,
+)
 from shopassist.engine.dialogue.lexicon import lexicon, looks_like_injection, matches
 from shopassist.engine.dialogue.outcome import Outcome
 from shopassist.engine.dialogue.references import named_product_ids, points_at_one
@@ -30,17 +37,7 @@ handlers.register_all()
 
 _DIGITS = re.compile(r"(?<![\d.])#?(\d{4,14})(?![\d.])")
 FREE_TEXT_MAX = 300
-# An intent this sure, about another task, interrupts a question we asked.
-SWITCH_CONFIDENCE = 0.85
-FREE_TEXT_SWITCH_CONFIDENCE = 0.97
-# Below this, an out_of_scope message carrying an order number is taken as "track it".
-UNPLACED_ORDER_CONFIDENCE = 0.6
-# Below this a message naming a kind of product is read as a product search.
-UNPLACED_CONFIDENCE = 0.6
-PRODUCT_INTENTS = frozenset({"product_search", "product_info", "product_compare", "recommendation"})
 PRODUCT_FLOWS = PRODUCT_INTENTS
-# A question this sure, about information, is a digression even while we wait for free text.
-DIGRESSION_CONFIDENCE = 0.6
 
 
 def intent_label(intent: str, language: str) -> str:
@@ -51,10 +48,6 @@ def intent_label(intent: str, language: str) -> str:
 def flow_label(flow: str, language: str) -> str:
     key = f"request.{flow}"
     return render(key, language) if has_template(key, language) else intent_label(flow, language)
-
-
-def _short(text: str) -> bool:
-    return len(text.split()) <= 4 or len(text) <= 8
 
 
 def _reason_clause(text: str) -> str | None:
@@ -92,12 +85,12 @@ class DialogueManager:
             other_task = (
                 asked.kind == "task"
                 and asked.name != spec.name
-                and ctx.nlu.intent.confidence >= SWITCH_CONFIDENCE
+                and ctx.nlu.intent.confidence >= thresholds().switch_confidence
             )
             gives_number = (
                 "order_number" in spec.slots
                 and not other_task  # "帮我查一下订单10066" after a cancel offer: tracking
-                and _short(text)
+                and is_short(text)
                 and (ctx.nlu.first("order_number") is not None or bool(_DIGITS.search(text)))
                 and not ctx.claim.given
             )
@@ -117,7 +110,7 @@ class DialogueManager:
                 intent = options[0]
         ctx.intent = intent = self._in_context(ctx, intent)
 
-        if matches(lex.cancel, text):
+        if any(c.kind == "cancel" for c in ctx.commands):
             if state.flow or state.suspended:
                 label = flow_label(state.flow or state.suspended[-1].flow, ctx.language)
                 state.end_flow()
@@ -193,7 +186,7 @@ class DialogueManager:
         intent = ctx.intent
         target = spec_for_intent(intent)
         is_yes = self._is_yes(ctx)
-        is_no = intent == "deny" or (_short(text) and matches(lex.no, text))
+        is_no = intent == "deny" or (is_short(text) and matches(lex.no, text))
 
         switching = self._switches_task(ctx, active)
         if state.pending is not None and not switching:
@@ -282,91 +275,36 @@ class DialogueManager:
 
     @staticmethod
     def _in_context(ctx: FlowContext, intent: str) -> str:
-        """Read a message the classifier could not place in the light of the conversation.
-
-        "How much is the first one?" right after a product list, or a message naming a
-        product, is about that product; an order number with nothing else understood
-        is most likely "where is it?".
-        """
-        if (
-            matches(lexicon().warranty, ctx.text)
-            and intent in (*PRODUCT_INTENTS, "out_of_scope")
-            and not ctx.state.flow
-            and ctx.nlu.first("order_number") is None
-        ):
-            return "warranty"  # "what's the warranty on headphones?"
-        if intent in ("delivery_period", "delivery_options") and (
-            ctx.nlu.first("order_number") is not None
-        ):
-            return "track_order"  # "when will order 10082 arrive?" is about that order
-        if (
-            intent == "cancel_order"
-            and matches(lexicon().cost_question, ctx.text)
-            and not matches(lexicon().own_request, ctx.text)
-        ):
-            return "check_cancellation_fee"  # "how much would it cost to cancel order 10099?"
-        if (
-            intent in (*PRODUCT_INTENTS, "out_of_scope", "place_order")
-            and not ctx.state.flow
-            and named_promo_codes(ctx.db, ctx.text)
-        ):
-            return "promotions"  # "CYBER20能用在耳机上吗" asks about the code
-        if (
-            ctx.state.last_action == "order.tracked"
-            and ctx.state.last_order
-            and not ctx.state.flow
-            and intent in ("delivery_period", "delivery_options")
-        ):
-            return "track_order"  # "还要等多久" right after tracking: that order's estimate
+        """Read the message in the light of the conversation: the interpret stage's rules
+        (data/interpret_rules.toml) turn it into commands; the first one's intent, if any,
+        is what the message is read as. Fired rules are kept in ``ctx.commands``."""
+        state = ctx.state
+        spec = load_flows().get(state.flow) if state.flow else None
         req = ctx.product_request
-        if (
-            intent == "product_search"
-            and ctx.product_ids
-            and points_at_one(ctx.text)
-            and (req is None or not req.category_word)
-        ):
-            return "product_info"  # "那款有黑色的吗": a question about that one, not a search
-        if intent == "place_order" and named_product_ids(ctx.nlu) and not ctx.state.flow:
-            return "product_info"  # "I'd like to buy the X, do you have it?"
-        if ctx.state.flow is None and not ctx.nlu.clarify and intent not in PRODUCT_INTENTS:
-            unsure = (
-                intent in ("out_of_scope", "place_order")
-                or ctx.nlu.intent.confidence < UNPLACED_CONFIDENCE
-            )
-            if unsure and req is not None and req.category and ctx.product_hits:
-                return "product_search"  # "卫衣" alone: a kind of product
-        if (
-            intent in ("product_compare", "out_of_scope")
-            and ctx.state.last_action == "product.shown"
-            and req is not None
-            and req.wants_variant
-            and not req.category
-            and len(ctx.product_ids) <= 1
-            and _short(ctx.text)
-        ):
-            return "product_info"  # "and in XS?" right after a product was shown
-        if intent == "out_of_scope" and ctx.state.flow and not ctx.nlu.clarify:
-            # Mid-flow, an unplaced message naming a product is a question about it -
-            # except where we wait for free text (a return reason may name the product).
-            step = ctx.state.step or ""
-            spec = load_flows().get(ctx.state.flow)
-            waiting_free_text = (
-                step.startswith("collect:")
-                and spec is not None
-                and step.split(":", 1)[1] in spec.free_text
-            )
-            if not waiting_free_text and not ctx.claim.given and named_product_ids(ctx.nlu):
-                return "product_info"
-            return intent
-        if intent != "out_of_scope" or ctx.state.flow or ctx.nlu.clarify:
-            return intent
-        if ctx.product_ids:
-            return "product_info"
-        if ctx.nlu.first("order_number") is not None and (
-            ctx.nlu.intent.confidence < UNPLACED_ORDER_CONFIDENCE or ctx.claim.given
-        ):
-            # "订单10066的发票": the word names the task; a bare number asks where it is.
-            return lexicon().order_task(ctx.text) or "track_order"
+        situation = Situation(
+            nlu=ctx.nlu,
+            intent=intent,
+            text=ctx.text,
+            flow=state.flow,
+            step=state.step,
+            free_text_slots=list(spec.free_text) if spec is not None else [],
+            last_action=state.last_action,
+            last_order=state.last_order,
+            named_product_ids=named_product_ids(ctx.nlu),
+            product_ids=list(ctx.product_ids),
+            points_at_one=points_at_one(ctx.text),
+            category=req.category if req is not None else None,
+            category_word=req.category_word if req is not None else None,
+            wants_variant=bool(req is not None and req.wants_variant),
+            product_hits=len(ctx.product_hits),
+            promo_code=bool(named_promo_codes(ctx.db, ctx.text)),
+            claim=ctx.claim.given,
+        )
+        commands = interpret(situation)
+        ctx.commands.extend(commands)
+        for command in commands:
+            if command.intent:
+                return command.intent
         return intent
 
     @staticmethod
@@ -380,7 +318,7 @@ class DialogueManager:
     def _is_yes(ctx: FlowContext) -> bool:
         lex = lexicon()
         return ctx.nlu.intent.name == "affirm" or (
-            _short(ctx.text) and matches(lex.yes, ctx.text) and not matches(lex.no, ctx.text)
+            is_short(ctx.text) and matches(lex.yes, ctx.text) and not matches(lex.no, ctx.text)
         )
 
     def _switches_task(self, ctx: FlowContext, active: FlowSpec) -> bool:
@@ -399,9 +337,9 @@ class DialogueManager:
             # A return reason such as "wrong size" reads like another request; only an
             # explicit new order number or near-certainty counts as changing the subject.
             return ctx.nlu.first("order_number") is not None or (
-                ctx.nlu.intent.confidence >= FREE_TEXT_SWITCH_CONFIDENCE
+                ctx.nlu.intent.confidence >= thresholds().free_text_switch_confidence
             )
-        return ctx.nlu.intent.confidence >= SWITCH_CONFIDENCE
+        return ctx.nlu.intent.confidence >= thresholds().switch_confidence
 
     def _answers_step(self, ctx: FlowContext, spec: FlowSpec) -> bool:
         """Does this message answer what the flow asked, rather than start something else?"""
@@ -444,7 +382,7 @@ class DialogueManager:
         target = spec_for_intent(ctx.intent)
         if target.kind != "info" or target.name in ("out_of_scope", "smalltalk"):
             return False
-        if ctx.nlu.intent.confidence < DIGRESSION_CONFIDENCE:
+        if ctx.nlu.intent.confidence < thresholds().digression_confidence:
             return False
         if _is_question(ctx.text):
             return True

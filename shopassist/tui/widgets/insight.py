@@ -30,7 +30,9 @@ class InsightColumn(VerticalScroll):
 
     def show_turn(self, result: Any) -> None:
         self.query_one("#understanding", Static).update(
-            understanding_text(result.nlu, language=result.language)
+            understanding_text(
+                result.nlu, language=result.language, interpret=getattr(result, "interpret", [])
+            )
         )
         self.show_state(result.state)
         self.query_one("#knowledge", Static).update(sources_text(result.sources))

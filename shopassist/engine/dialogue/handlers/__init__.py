@@ -11,6 +11,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from shopassist.engine.dialogue import actions
+from shopassist.engine.dialogue.context import VALUE_PROVIDERS
 from shopassist.engine.dialogue.handlers import (
     policies,
     products,
@@ -30,5 +31,7 @@ HANDLER_MODULES: tuple[ModuleType, ...] = (
 
 
 def register_all() -> tuple[ModuleType, ...]:
-    """The handler modules (importing this package registered them)."""
+    """The handler modules (importing this package registered their handlers), and the
+    value providers flow steps call by name."""
+    VALUE_PROVIDERS["order_basics"] = actions.order_basics
     return HANDLER_MODULES
