@@ -108,6 +108,9 @@ def assist(
     ] = None,
     customer: CustomerOption = None,
     session: SessionOption = None,
+    live: Annotated[
+        bool, typer.Option("--live", help="Answer web conversations from `shopassist serve`.")
+    ] = False,
     db: DbOption = None,
     model: ModelOption = None,
     llm_url: LlmUrlOption = None,
@@ -133,6 +136,7 @@ def assist(
         session_id=session,
         replay=lines,
         replay_problems=problems,
+        live=live,
     ).run()
 
 
@@ -144,14 +148,15 @@ def stats(
         bool, typer.Option("--tui", help="Open the interactive statistics screen.")
     ] = False,
     channel: Annotated[
-        str | None, typer.Option("--channel", help="Only 'chat', 'assist' or 'api' conversations.")
+        str | None,
+        typer.Option("--channel", help="Only 'chat', 'assist', 'api' or 'web' conversations."),
     ] = None,
 ) -> None:
     """Resolution, hand-off and acceptance rates, intents, latency, sentiment, unanswered questions."""
     from shopassist.engine.stats import compute_stats
 
-    if channel is not None and channel not in ("chat", "assist", "api"):
-        fail(f"unknown channel {channel!r}: use chat, assist or api")
+    if channel is not None and channel not in ("chat", "assist", "api", "web"):
+        fail(f"unknown channel {channel!r}: use chat, assist, api or web")
     settings = settings_from(db=db)
     kb = open_kb(settings)
     if tui:

@@ -5,12 +5,19 @@ which records the turn and ranks up to three replies. The staff member sends one
 (1-3: *accepted*), edits one (e: *edited*), or writes their own (t: *rejected*); every
 choice is recorded with the final text. ``r`` then a digit corrects the intent, which
 becomes a training example.
+
+``--live`` (:class:`LiveDesk`) adds the queue of web conversations from ``shopassist
+serve``: staff open one, see its history and suggestions, and send; the customer's page
+shows the reply within a second. Every terminal and server process shares the database.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
+import threading
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -18,7 +25,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer
+from textual.message import Message
+from textual.widgets import DataTable, Footer
 
 from shopassist.safe_text import clean_message
 from shopassist.tui.base import AssistantFactory, LLMLoader, ShopAssistApp, StatusLine
@@ -28,6 +36,7 @@ from shopassist.tui.render import safe
 from shopassist.tui.screens.relabel import RelabelScreen
 from shopassist.tui.widgets.conversation import ConversationView, CustomerMessage, Notice
 from shopassist.tui.widgets.insight import InsightColumn
+from shopassist.tui.widgets.live_queue import LiveQueue
 from shopassist.tui.widgets.message_input import MessageInput
 from shopassist.tui.widgets.suggestions import SuggestionList
 
@@ -69,6 +78,37 @@ class StaffMessage(CustomerMessage):
         self.set_classes("message assistant staff")
 
 
+# How often the live queue and the open conversation are re-read from the database.
+LIVE_POLL_S = 0.4
+
+
+@dataclass
+class LiveReplyTarget:
+    """The web turn staff are answering: its index and the suggestions stored with it."""
+
+    turn_index: int | None
+    suggestions: list[Any] = field(default_factory=list)
+    pending: bool = False
+
+
+@dataclass
+class LiveUpdate(Message):
+    """What a poll of the database found: the queue and new rows of the open conversation."""
+
+    rows: list[dict[str, Any]]
+    session_id: str
+    events: list[dict[str, Any]]
+
+
+class BotMessage(CustomerMessage):
+    """A reply the bot sent (or holds for approval) in a web conversation."""
+
+    def __init__(self, text: str, status: str) -> None:
+        label = "ShopAssist" if status == "sent" else f"ShopAssist ({status})"
+        super().__init__(text, label=label)
+        self.set_classes(f"message assistant live-bot -{status}")
+
+
 class AssistApp(ShopAssistApp):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("t", "type_reply", "Own reply", id="assist.own_reply"),
@@ -77,6 +117,7 @@ class AssistApp(ShopAssistApp):
         Binding("c", "focus_customer", "Customer", id="assist.customer"),
         Binding("h", "show_handoff", "Hand-off", id="assist.handoff", show=False),
         Binding("escape", "focus_suggestions", "Suggestions", id="assist.back", show=False),
+        Binding("l", "focus_queue", "Queue", id="assist.queue", show=False),
     ]
 
     def __init__(
@@ -90,6 +131,7 @@ class AssistApp(ShopAssistApp):
         session_id: str | None = None,
         replay: Sequence[str] | None = None,
         replay_problems: Sequence[str] = (),
+        live: bool = False,
     ) -> None:
         super().__init__(
             open_assistant, load_llm=load_llm, autoload_llm=autoload_llm, keymap=keymap
@@ -107,11 +149,21 @@ class AssistApp(ShopAssistApp):
         self._pending_customer: CustomerMessage | None = None
         # Customer messages received before the engine finished loading, run when ready.
         self._queued: list[tuple[str, CustomerMessage, Notice]] = []
+        # --live: a second connection to the shared database, used from one thread at a time.
+        self.live = live
+        self._live_db: Any = None
+        self._live_lock = threading.Lock()
+        self._live_cursor = 0
+        self._live_seen: set[int] = set()
+        self._live_handoff_shown: set[str] = set()
+        self._staff_name = _staff_name()
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
         with Horizontal(id="main"):
             with Vertical(id="assist-left"):
+                if self.live:
+                    yield LiveQueue(id="live-queue")
                 yield ConversationView(id="conversation")
                 yield SuggestionList(id="suggestions")
                 yield MessageInput(
@@ -125,7 +177,11 @@ class AssistApp(ShopAssistApp):
         yield Footer()
 
     def on_ready(self) -> None:
-        self.query_one("#customer-input", MessageInput).focus()
+        if self.live:
+            self.query_one("#customer-input", MessageInput).display = False
+            self.query_one(LiveQueue).focus()
+        else:
+            self.query_one("#customer-input", MessageInput).focus()
         self.refresh_status()
         if self.replay_problems:
             shown = "; ".join(self.replay_problems[:5])
@@ -141,6 +197,9 @@ class AssistApp(ShopAssistApp):
 
     def engine_ready(self) -> None:
         assert self.assistant is not None
+        if self.live:
+            self._start_live()
+            return
         self.session_id = self.session_id or self.assistant.new_session_id()
         self.refresh_status()
         if self._queued:
@@ -154,6 +213,14 @@ class AssistApp(ShopAssistApp):
             )
 
     def status_parts(self) -> list[tuple[str, str]]:
+        if self.live:
+            try:
+                waiting = self.query_one(LiveQueue).waiting
+            except Exception:  # not composed yet
+                waiting = 0
+            parts = [("live ", "dim"), (f"{waiting} waiting", "bold yellow" if waiting else "bold")]
+            parts += [("  open ", "dim"), (self.session_id or "none", "bold")]
+            return parts + [("  ", "")] + super().status_parts()
         parts = [("assist ", "dim"), (self.session_id or "…", "bold")]
         if self.replay:
             parts += [("  replay ", "dim"), (f"{self.replay_pos}/{len(self.replay)}", "bold")]
@@ -288,7 +355,7 @@ class AssistApp(ShopAssistApp):
         return suggestion
 
     def action_type_reply(self) -> None:
-        if self.current is None:
+        if self.current is None and not (self.live and self.session_id):
             self.notify("No customer message is waiting for a reply.")
             return
         self._editing = None
@@ -297,7 +364,7 @@ class AssistApp(ShopAssistApp):
 
     @on(MessageInput.Submitted, "#reply-input")
     async def _reply_typed(self, event: MessageInput.Submitted) -> None:
-        if self.current is None:
+        if self.current is None and not (self.live and self.session_id):
             self.notify("No customer message is waiting for a reply.")
             return
         text = event.text
@@ -311,6 +378,9 @@ class AssistApp(ShopAssistApp):
 
     async def _send(self, text: str, kind: ChoiceKind, rank: int | None) -> None:
         assert self.assistant is not None
+        if self.live:
+            await self._send_live(text, kind, rank)
+            return
         if self.current is None:
             return
         turn = self.current.turn
@@ -334,6 +404,156 @@ class AssistApp(ShopAssistApp):
             await self.action_next_replay()
         else:
             self.query_one("#customer-input", MessageInput).focus()
+
+    # --- live: the queue of web conversations ---------------------------------------------------
+
+    def _start_live(self) -> None:
+        from shopassist.kb import live_queue
+        from shopassist.kb.db import open_db
+
+        assert self.assistant is not None
+        path = live_queue.database_path(self.assistant.db)
+        self._live_db = open_db(path) if path is not None else self.assistant.db
+        self.set_interval(LIVE_POLL_S, self._poll_live)
+        self._poll_live()
+        self.refresh_status()
+
+    def _poll_live(self) -> None:
+        if self._live_db is not None:
+            self._read_live(self.session_id, self._live_cursor)
+
+    @work(thread=True, exclusive=True, group="live")
+    def _read_live(self, session_id: str, cursor: int) -> None:
+        from shopassist.kb import live_queue
+
+        try:
+            with self._live_lock:
+                rows = live_queue.queue(self._live_db)
+                events = live_queue.history(self._live_db, session_id, cursor) if session_id else []
+        except Exception as exc:  # a locked or broken database: say so, keep polling
+            self.call_from_thread(
+                self.notify, f"Cannot read the live queue: {exc}", severity="error", markup=False
+            )
+            return
+        self.post_message(LiveUpdate(rows, session_id, events))
+
+    @on(LiveUpdate)
+    async def _live_update(self, message: LiveUpdate) -> None:
+        self.query_one(LiveQueue).show(message.rows, open_session=self.session_id or None)
+        self.refresh_status()
+        if not message.session_id or message.session_id != self.session_id:
+            return  # the staff member opened another conversation meanwhile
+        await self._show_live_events(message.events)
+        row = self.query_one(LiveQueue).rows_by_session.get(self.session_id)
+        if row and row["handoff"] and self.session_id not in self._live_handoff_shown:
+            self._live_handoff_shown.add(self.session_id)
+            await self.action_show_handoff()
+
+    async def _show_live_events(self, events: list[dict[str, Any]]) -> None:
+        view = self.query_one(ConversationView)
+        target: LiveReplyTarget | None = None
+        for event in events:
+            self._live_cursor = max(self._live_cursor, event["id"])
+            if event["id"] in self._live_seen:
+                continue
+            self._live_seen.add(event["id"])
+            author, text, status = event["author"], event["text"], event["status"]
+            if author == "customer":
+                await view.mount(CustomerMessage(text))
+            elif author == "staff":
+                await view.mount(StaffMessage(text, safe(event.get("staff") or "sent")))
+            else:
+                await view.mount(BotMessage(text, status))
+                target = LiveReplyTarget(
+                    event["turn_idx"],
+                    _suggestions(event.get("suggestions") or []),
+                    pending=status == "pending",
+                )
+            if author == "staff" and self.current is not None:
+                self.current = None  # another staff member answered it
+                await self.query_one(SuggestionList).clear("Answered by staff.")
+        if events:
+            view.scroll_end(animate=False)
+        if target is not None:
+            self.current = target
+            suggestions = self.query_one(SuggestionList)
+            await suggestions.show(target.suggestions)
+            if target.pending:
+                self.notify("A bot reply waits for your approval (1-3 send, e edit, t own).")
+                if not isinstance(self.focused, MessageInput):  # never steal a draft's focus
+                    suggestions.focus()
+
+    @on(DataTable.RowSelected, "#live-queue")
+    async def _queue_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            await self.open_live(str(event.row_key.value))
+
+    async def open_live(self, session_id: str) -> None:
+        """Show one web conversation: its history now, new messages as they arrive."""
+        self.session_id = session_id
+        self.current = None
+        self._editing = None
+        self._live_cursor = 0
+        self._live_seen.clear()
+        self._live_handoff_shown.discard(session_id)
+        await self.query_one(ConversationView).remove_children()
+        await self.query_one(SuggestionList).clear("No customer message waits for a reply.")
+        self.refresh_status()
+        self._read_live(session_id, 0)
+
+    async def _send_live(self, text: str, kind: ChoiceKind, rank: int | None) -> None:
+        from shopassist.kb import live_queue
+
+        assert self.assistant is not None
+        if not self.session_id or self._live_db is None:
+            self.notify("Open a conversation from the queue first (l).")
+            return
+        if not text.strip():
+            self.notify("An empty reply is not sent.")
+            return
+        target = self.current if isinstance(self.current, LiveReplyTarget) else None
+        turn_index = target.turn_index if target is not None else None
+        try:
+            if turn_index is not None:
+                self.assistant.record_choice(
+                    self.session_id, turn_index, kind, text, suggestion_rank=rank
+                )
+            with self._live_lock:
+                event_id = live_queue.send_staff_reply(
+                    self._live_db,
+                    self.session_id,
+                    text,
+                    turn_index=turn_index,
+                    approved=kind == "accepted",
+                    staff=self._staff_name,
+                )
+        except Exception as exc:
+            self.notify(f"Could not send the reply: {exc}", severity="error", markup=False)
+            return
+        self._live_seen.add(event_id)
+        how = kind if rank is None else f"{kind} #{rank}"
+        view = self.query_one(ConversationView)
+        await view.mount(StaffMessage(text, how))
+        view.scroll_end(animate=False)
+        self.current = None
+        self._editing = None
+        await self.query_one(SuggestionList).clear(f"Sent ({how}); the customer sees it now.")
+        self._poll_live()
+
+    def action_focus_queue(self) -> None:
+        if self.live:
+            self.query_one(LiveQueue).focus()
+        else:
+            self.notify("The queue is part of live mode: shopassist assist --live.")
+
+    def on_unmount(self) -> None:
+        if (
+            self._live_db is not None
+            and self.assistant is not None
+            and (self._live_db is not self.assistant.db)
+        ):
+            self._live_db.conn.close()
+        super().on_unmount()
 
     # --- relabelling --------------------------------------------------------------------------------
 
@@ -389,3 +609,23 @@ class AssistApp(ShopAssistApp):
             self.action_next_replay,
         )
         yield from super().palette_commands()
+
+
+def _suggestions(stored: list[dict[str, Any]]) -> list[Any]:
+    """Suggestions stored with a web turn, back as the engine's typed objects."""
+    from shopassist.engine.turn_result import Suggestion
+
+    out = []
+    for item in stored:
+        try:
+            out.append(Suggestion.model_validate(item))
+        except ValueError:
+            continue  # written by another version: skip rather than fail the whole queue
+    return out
+
+
+def _staff_name() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None

@@ -9,15 +9,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from shopassist.engine.dialogue import clock
-from shopassist.engine.dialogue import formatting as fmt
 from shopassist.engine.dialogue.context import FlowContext, handler, order_source
+from shopassist.engine.dialogue.flows import load_flows
 from shopassist.engine.dialogue.outcome import Outcome
+from shopassist.engine.dialogue.policy_facts import (
+    policy_fact,
+    policy_value,
+    say_unknown,
+    tier_benefit,
+)
 from shopassist.engine.dialogue.templates import render
 from shopassist.engine.privacy import mask_pii
 from shopassist.engine.turn_result import Source
 from shopassist.kb import conversations, customers, orders
-from shopassist.kb.orders import get_policy
+
+from shopassist.engine.dialogue import clock
+from shopassist.engine.dialogue import formatting as fmt
 
 # --- shared pieces ------------------------------------------------------------------------
 
@@ -36,27 +43,36 @@ def order_basics(ctx: FlowContext, out: Outcome) -> dict[str, Any]:
     }
 
 
-def _policy_source(key: str) -> Source:
-    return Source(id=f"policy:{key}", kind="policy", title=key.replace("_", " "))
+def cancellable_statuses() -> list[str]:
+    """The order statuses the cancel flow accepts (flows.toml ``requires``)."""
+    spec = load_flows().get("cancel_order")
+    return list(spec.requires.get("status_in", [])) if spec is not None else []
 
 
-def cancellation_fee_cents(order: dict[str, Any], flags: set[str], policy: dict[str, Any]) -> int:
-    if order["status"] in policy.get("free_statuses", ["pending"]):
+def cancellation_fee_cents(ctx: FlowContext, out: Outcome, order: dict[str, Any]) -> int | None:
+    """The fee for cancelling ``order`` now under the shop's cancellation policy; None when
+    the policy does not say (no fee percentage, and no free case that applies)."""
+    if order["status"] in (policy_value(ctx, out, "cancellation.free_statuses") or []):
         return 0
-    if "free_cancellation" in flags and policy.get("vip_free", True):
+    if tier_benefit(ctx, out, "free_cancellation"):
         return 0
-    placed = fmt.parse_day(order.get("placed_at"))
     try:
         placed_at = datetime.fromisoformat(str(order["placed_at"])[:19].replace("Z", ""))
     except ValueError:
         placed_at = None
-    hours = policy.get("free_window_hours", 24)
-    if placed_at is not None and (clock.now() - placed_at).total_seconds() <= hours * 3600:
+    hours = policy_value(ctx, out, "cancellation.free_hours")
+    if (
+        hours is not None
+        and placed_at is not None
+        and (clock.now() - placed_at).total_seconds() <= hours * 3600
+    ):
         return 0
-    if placed is None:
-        return 0
-    fee = int(order["total_cents"]) * int(policy.get("fee_percent", 0)) // 100
-    return min(fee, int(policy.get("fee_max_cents", fee)))
+    percent = policy_value(ctx, out, "cancellation.fee_percent")
+    if percent is None:
+        return None
+    fee = int(int(order["total_cents"]) * percent) // 100
+    cap = policy_value(ctx, out, "cancellation.fee_max")
+    return fee if cap is None else min(fee, int(cap * 100))
 
 
 # --- track_order --------------------------------------------------------------------------
@@ -77,12 +93,11 @@ def track_order(ctx: FlowContext, out: Outcome) -> Outcome:
             cancelled_on=out.fact("order.cancelled_at", fmt.day(order.get("cancelled_at")), sid),
         )
     if not shipment or order["status"] in ("pending", "paid"):
-        days = get_policy(ctx.db, "dispatch_days", 1)
-        out.source(_policy_source("dispatch_days"))
+        days = policy_fact(ctx, out, "shipping.dispatch_days", fact_key="policy.dispatch_days")
+        if days is None:
+            return out.say("track.not_shipped_yet")
         return out.say(
-            "track.not_shipped",
-            dispatch_days=out.fact("policy.dispatch_days", days, "policy:dispatch_days"),
-            business_days=fmt.business_days(days, lang),
+            "track.not_shipped", dispatch_days=days, business_days=fmt.business_days(days, lang)
         )
     ssid = f"shipment:{shipment['id']}"
     out.source(
@@ -94,13 +109,15 @@ def track_order(ctx: FlowContext, out: Outcome) -> Outcome:
         )
     )
     if shipment.get("carrier") and shipment.get("tracking_number"):
-        carriers = {c["code"]: c for c in get_policy(ctx.db, "carriers", [])}
-        carrier = carriers.get(shipment["carrier"], {"name": shipment["carrier"]})
+        carriers = {c.code: c for c in policy_value(ctx, out, "shipping.carriers") or []}
+        carrier = carriers.get(shipment["carrier"])
         out.say(
             "track.shipment",
             carrier=out.fact(
                 "shipment.carrier",
-                fmt.localised(carrier, "name", lang) or shipment["carrier"],
+                carrier.name.text(lang)
+                if carrier is not None and carrier.name
+                else shipment["carrier"],
                 ssid,
             ),
             tracking_number=out.fact("shipment.tracking_number", shipment["tracking_number"], ssid),
@@ -144,24 +161,26 @@ def track_order(ctx: FlowContext, out: Outcome) -> Outcome:
 
 @handler("confirm", "cancel_order")
 def cancel_confirm(ctx: FlowContext, out: Outcome) -> Outcome:
-    policy = get_policy(ctx.db, "cancellation", {})
     values = order_basics(ctx, out)
-    fee = cancellation_fee_cents(ctx.order, ctx.flags, policy)
-    out.source(_policy_source("cancellation"))
-    values["fee"] = out.fact(
-        "cancel.fee", fmt.money(fee, ctx.order["currency"]), "policy:cancellation"
-    )
+    fee = cancellation_fee_cents(ctx, out, ctx.order)
     out.facts = [
         f if f.key != "order.total" else f.model_copy(update={"required": True}) for f in out.facts
     ]
+    if fee is None:
+        say_unknown(ctx, out, "cancellation.fee_percent")
+        out.parts = [p for p in out.parts if p.template != "policy.unknown"]
+        out.resolved = None
+        return out.say("cancel_order.confirm_fee_unknown", **values)
+    values["fee"] = out.fact(
+        "cancel.fee", fmt.money(fee, ctx.order["currency"]), "policy:cancellation"
+    )
     return out.say("cancel_order.confirm", **values)
 
 
 @handler("act", "cancel_order")
 def cancel_act(ctx: FlowContext, out: Outcome) -> Outcome:
     order = ctx.order
-    policy = get_policy(ctx.db, "cancellation", {})
-    fee = cancellation_fee_cents(order, ctx.flags, policy)
+    fee = cancellation_fee_cents(ctx, out, order)
     was_paid = order["status"] != "pending"
     values = order_basics(ctx, out)
     orders.cancel_order(ctx.db, order["id"], fee, at=clock.now_iso())
@@ -169,18 +188,17 @@ def cancel_act(ctx: FlowContext, out: Outcome) -> Outcome:
     sid = f"order:{order['number']}"
     if not was_paid:
         return out.say("cancel.done_unpaid", **values)
-    days = get_policy(ctx.db, "refund_processing_days", 5)
-    return out.say(
-        "cancel.done_paid",
-        **values,
-        refund=out.fact(
-            "cancel.refund", fmt.money(max(0, order["total_cents"] - fee), order["currency"]), sid
-        ),
-        fee=out.fact("cancel.fee", fmt.money(fee, order["currency"]), "policy:cancellation"),
-        refund_days=out.fact(
-            "policy.refund_processing_days", days, "policy:refund_processing_days"
-        ),
+    if fee is None:
+        # The shop has set no cancellation fee: staff settle it; nothing is stated here.
+        return out.say("cancel.done_paid_fee_unknown", **values)
+    days = policy_fact(ctx, out, "returns.refund_days", fact_key="policy.refund_processing_days")
+    refund = out.fact(
+        "cancel.refund", fmt.money(max(0, order["total_cents"] - fee), order["currency"]), sid
     )
+    fee_text = out.fact("cancel.fee", fmt.money(fee, order["currency"]), "policy:cancellation")
+    if days is None:
+        return out.say("cancel.done_paid_no_days", **values, refund=refund, fee=fee_text)
+    return out.say("cancel.done_paid", **values, refund=refund, fee=fee_text, refund_days=days)
 
 
 # --- change_order -------------------------------------------------------------------------
@@ -343,12 +361,14 @@ def account_address_act(ctx: FlowContext, out: Outcome) -> Outcome:
 # --- returns and refunds ------------------------------------------------------------------
 
 
-def _return_window(ctx: FlowContext) -> int:
-    if "vip_return_window" in ctx.flags:
-        vip = get_policy(ctx.db, "vip", {})
-        if vip.get("return_window_days"):
-            return int(vip["return_window_days"])
-    return int(get_policy(ctx.db, "return_window_days", 30))
+def _return_window(ctx: FlowContext, out: Outcome) -> tuple[int, str] | None:
+    """The customer's return window in days and its policy key: the tier's own window when
+    the shop gives the tier one, else the shop's; None when the shop has set neither."""
+    tier_days = tier_benefit(ctx, out, "return_window_days")
+    if tier_days is not None:
+        return int(tier_days), f"tiers.{ctx.state.customer_tier}.return_window_days"
+    days = policy_value(ctx, out, "returns.window_days")
+    return None if days is None else (int(days), "returns.window_days")
 
 
 @handler("check", "get_refund")
@@ -360,11 +380,13 @@ def refund_check(ctx: FlowContext, out: Outcome) -> Outcome | None:
     if status in ("pending", "paid"):
         return out.say("refund.not_shipped", **values)
     if status in ("shipped", "in_transit"):
-        window = _return_window(ctx)
+        window = _return_window(ctx, out)
+        if window is None:
+            return out.say("refund.not_delivered_no_window", **values)
         return out.say(
             "refund.not_delivered",
             **values,
-            window_days=out.fact("policy.return_window_days", window, "policy:return_window_days"),
+            window_days=out.fact("policy.return_window_days", window[0], f"policy:{window[1]}"),
         )
     if status == "cancelled":
         out.action = "refund.explained"
@@ -384,22 +406,24 @@ def refund_check(ctx: FlowContext, out: Outcome) -> Outcome | None:
             )
         return out.say("refund.already_returned", **values)
     delivered = fmt.parse_day(orders.delivered_at(order))
-    window = _return_window(ctx)
-    if delivered is not None and (clock.now().date() - delivered).days > window:
-        out.source(_policy_source("return_window_days"))
+    window = _return_window(ctx, out)
+    if window is None:
+        # Whether the return is still possible is the shop's call: say so, offer a person.
+        return say_unknown(ctx, out, "returns.window_days")
+    if delivered is not None and (clock.now().date() - delivered).days > window[0]:
         return out.say(
             "refund.window_passed",
             **values,
             delivered_on=out.fact(
                 "shipment.delivered_at", fmt.day(delivered.isoformat()), f"order:{order['number']}"
             ),
-            window_days=out.fact("policy.return_window_days", window, "policy:return_window_days"),
+            window_days=out.fact("policy.return_window_days", window[0], f"policy:{window[1]}"),
         )
     return None
 
 
-def _free_return(ctx: FlowContext) -> bool:
-    if "free_return_shipping" in ctx.flags:
+def _free_return(ctx: FlowContext, out: Outcome) -> bool:
+    if tier_benefit(ctx, out, "free_return_shipping"):
         return True
     reason = str(ctx.state.slots.get("reason", "")).lower()
     from shopassist.engine.dialogue.lexicon import free_return_reason
@@ -441,19 +465,19 @@ def refund_confirm(ctx: FlowContext, out: Outcome) -> Outcome:
         else values["order_number"]
     )
     out.say("get_refund.confirm", **values, items=items, reason=ctx.state.slots.get("reason", ""))
-    if _free_return(ctx):
+    if _free_return(ctx, out):
         out.say("refund.free_shipping")
     else:
-        fee = get_policy(ctx.db, "return_shipping_fee_cents", 0)
-        out.source(_policy_source("return_shipping_fee_cents"))
-        out.say(
-            "refund.label_fee",
-            label_fee=out.fact(
-                "policy.return_shipping_fee",
-                fmt.money(fee, order["currency"]),
-                "policy:return_shipping_fee_cents",
-            ),
-        )
+        fee = policy_value(ctx, out, "returns.return_shipping_fee")
+        if fee is not None:
+            out.say(
+                "refund.label_fee",
+                label_fee=out.fact(
+                    "policy.return_shipping_fee",
+                    fmt.money(int(fee * 100), order["currency"]),
+                    "policy:returns.return_shipping_fee",
+                ),
+            )
     return out.say("confirm.question")
 
 
@@ -461,12 +485,15 @@ def refund_confirm(ctx: FlowContext, out: Outcome) -> Outcome:
 def refund_act(ctx: FlowContext, out: Outcome) -> Outcome:
     order = ctx.order
     values = order_basics(ctx, out)
-    policy = get_policy(ctx.db, "returns", {})
-    free = _free_return(ctx)
-    fee = 0 if free else int(get_policy(ctx.db, "return_shipping_fee_cents", 0))
+    free = _free_return(ctx, out)
+    label_fee = None if free else policy_value(ctx, out, "returns.return_shipping_fee")
+    fee = 0 if label_fee is None else int(label_fee * 100)
     refund = max(0, int(order["total_cents"]) - fee)
-    rma = orders.next_rma(
-        ctx.db, order["number"], policy.get("rma_format", "RMA-{order_number}-{n}")
+    rma_format = policy_value(ctx, out, "returns.rma_format")
+    rma = (
+        orders.next_rma(ctx.db, order["number"], rma_format)
+        if rma_format
+        else orders.next_rma(ctx.db, order["number"])
     )
     orders.create_return(
         ctx.db,
@@ -482,16 +509,13 @@ def refund_act(ctx: FlowContext, out: Outcome) -> Outcome:
     out.action = "return.created"
     rsid = f"return:{rma}"
     out.source(Source(id=rsid, kind="return", title=rma, snippet="requested"))
-    days = get_policy(ctx.db, "refund_processing_days", 5)
-    out.say(
-        "refund.done",
-        **values,
-        rma=out.fact("return.rma", rma, rsid),
-        refund=out.fact("return.refund", fmt.money(refund, order["currency"]), rsid),
-        refund_days=out.fact(
-            "policy.refund_processing_days", days, "policy:refund_processing_days"
-        ),
-    )
+    days = policy_fact(ctx, out, "returns.refund_days", fact_key="policy.refund_processing_days")
+    refund_text = out.fact("return.refund", fmt.money(refund, order["currency"]), rsid)
+    rma_text = out.fact("return.rma", rma, rsid)
+    if days is None:
+        out.say("refund.done_no_days", **values, rma=rma_text, refund=refund_text)
+    else:
+        out.say("refund.done", **values, rma=rma_text, refund=refund_text, refund_days=days)
     if free:
         out.say("refund.free_shipping")
     return out
@@ -524,13 +548,11 @@ def track_refund(ctx: FlowContext, out: Outcome) -> Outcome:
                 refunded_on=out.fact("return.refunded_at", fmt.day(ret["refunded_at"]), rsid),
             )
         else:
-            days = get_policy(ctx.db, "refund_processing_days", 5)
-            out.say(
-                "refund.processing",
-                refund_days=out.fact(
-                    "policy.refund_processing_days", days, "policy:refund_processing_days"
-                ),
+            days = policy_fact(
+                ctx, out, "returns.refund_days", fact_key="policy.refund_processing_days"
             )
+            if days is not None:
+                out.say("refund.processing", refund_days=days)
         return out
     if order["status"] == "cancelled":
         sid = f"order:{order['number']}"
@@ -538,15 +560,13 @@ def track_refund(ctx: FlowContext, out: Outcome) -> Outcome:
             max(0, order["total_cents"] - (order.get("cancellation_fee_cents") or 0)),
             order["currency"],
         )
-        days = get_policy(ctx.db, "refund_processing_days", 5)
-        return out.say(
-            "refund.cancelled_track",
-            **values,
-            refund=out.fact("cancel.refund", paid, sid),
-            refund_days=out.fact(
-                "policy.refund_processing_days", days, "policy:refund_processing_days"
-            ),
+        days = policy_fact(
+            ctx, out, "returns.refund_days", fact_key="policy.refund_processing_days"
         )
+        refund = out.fact("cancel.refund", paid, sid)
+        if days is None:
+            return out.say("refund.cancelled_track_no_days", **values, refund=refund)
+        return out.say("refund.cancelled_track", **values, refund=refund, refund_days=days)
     if order["status"] in ("pending", "paid", "shipped", "in_transit"):
         # Nothing to refund on an order still on its way: "any update on 10082?" read as
         # a refund question is best answered with where the order is.
@@ -568,21 +588,16 @@ def invoice(ctx: FlowContext, out: Outcome) -> Outcome:
     sid = f"order:{order['number']}"
     if order["status"] == "pending" or not order.get("invoice_number"):
         return out.say("invoice.not_yet", **values)
-    inv = get_policy(ctx.db, "invoices", {})
+    where = policy_fact(ctx, out, "invoices.where", fact_key="policy.invoice_where", required=False)
     out.facts = [
         f if f.key != "order.total" else f.model_copy(update={"required": True}) for f in out.facts
     ]
     return out.say(
-        "invoice.details",
+        "invoice.details" if where else "invoice.details_no_where",
         **values,
         invoice_number=out.fact("order.invoice_number", order["invoice_number"], sid),
         invoice_date=out.fact(
             "order.invoice_date", fmt.day(order.get("paid_at") or order.get("placed_at")), sid
         ),
-        invoice_where=out.fact(
-            "policy.invoice_where",
-            fmt.localised(inv, "where", ctx.language) or "",
-            "policy:invoices",
-            required=False,
-        ),
+        invoice_where=where or "",
     )
