@@ -353,3 +353,27 @@ def m007_verification_failures(db: sqlite_utils.Database) -> None:
         create index verification_failures_customer on verification_failures(customer_id, at);
         """
     )
+
+
+@migration
+def m009_order_item_actions(db: sqlite_utils.Database) -> None:
+    """Item-level order actions (``shopassist/kb/order_actions.py``): the reason a customer
+    gave for cancelling, and exchanges of delivered items for another variant."""
+    db.conn.executescript(
+        """
+        alter table orders add column cancel_reason text;
+        create table exchanges (
+            id integer primary key,
+            order_id integer not null references orders(id) on delete cascade,
+            order_item_id integer references order_items(id) on delete set null,
+            from_variant_id integer references variants(id) on delete set null,
+            to_variant_id integer references variants(id) on delete set null,
+            quantity integer not null check (quantity > 0),
+            price_difference_cents integer not null default 0,  -- > 0 charged, < 0 refunded
+            reason text,
+            status text not null default 'requested',
+            created_at text not null
+        );
+        create index exchanges_order on exchanges(order_id);
+        """
+    )
