@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     llm_context: int = Field(default=2048, gt=0)
     confidence_threshold: float = Field(default=0.45, ge=0, le=1)
     language: Literal["en", "zh"] = "en"
+    # Verification limits (docs/security.md): failed owner checks allowed per conversation
+    # (the conversation is then locked for good), and per order or customer across all
+    # conversations within the window (that target is then locked until the window passes
+    # or staff clear it with `shopassist unlock`).
+    verification_max_failures: int = Field(default=3, ge=1)
+    verification_max_target_failures: int = Field(default=5, ge=1)
+    verification_window_minutes: int = Field(default=1440, ge=1)
     # Key binding id -> key, e.g. [keymap] "chat.new" = "ctrl+o" (ids are listed in docs/tui.md).
     keymap: dict[str, str] = Field(default_factory=dict)
     # --- `shopassist serve` and the live queue (docs/deploy.md) ---

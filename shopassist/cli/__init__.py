@@ -8,6 +8,7 @@ from shopassist.cli import (  # noqa: F401  (imported to register their commands
     kb_commands,
     nlu_commands,
     search_commands,
+    security_commands,
     serve_commands,
     tui_commands,
 )

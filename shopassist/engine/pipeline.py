@@ -19,6 +19,7 @@ import sqlite_utils
 from shopassist.config import Settings
 from shopassist.engine.decide import DecideInput, Decision, decide
 from shopassist.engine.dialogue import clock
+from shopassist.engine.dialogue.access import verification_scope
 from shopassist.engine.dialogue.state import DialogueState
 from shopassist.engine.nlu.result import NLUResult
 from shopassist.engine.plan import ReplyPlan
@@ -134,7 +135,7 @@ class TurnPipeline:
         on_token: TokenCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> TurnResult:
-        with clock.frozen(self.now):
+        with clock.frozen(self.now), verification_scope(self.settings, session_id):
             return self._run_turn(
                 session_id,
                 text,
@@ -179,7 +180,9 @@ class TurnPipeline:
                 conversations.ensure_conversation(self.db, session_id, channel)
                 # Writes a flow makes (a cancellation, a return) join this transaction and
                 # are committed by the record stage together with the turn, or not at all.
-                self.db.conn.execute("begin")
+                # "immediate": a deferred transaction that reads first can fail at once
+                # with SQLITE_BUSY when another process wrote meanwhile; this one waits.
+                self.db.conn.execute("begin immediate")
                 decision = decide(
                     self.db,
                     DecideInput(
@@ -199,7 +202,7 @@ class TurnPipeline:
                 reply, provenance = self._final_check(decision.plan, generated)
             timings = dict(timer.timings)
             with timer.stage("record"):
-                record_turn(
+                turn_index = record_turn(  # the index actually stored (allocated there)
                     self.db,
                     RecordInput(
                         session_id=session_id,

@@ -1,7 +1,7 @@
 """Conversations, turns, feedback and tickets as stored rows.
 
-The engine masks text before it reaches these functions; this module only stores and
-reads. The engine opens one transaction per turn (``begin`` ... commit) so the turn, the
+The engine masks text before it reaches these functions; ticket summaries are masked
+again here, as the last door before the file. The engine opens one transaction per turn (``begin`` ... commit) so the turn, the
 state and any action land together; outside a transaction sqlite-utils autocommits.
 """
 
@@ -13,6 +13,7 @@ from typing import Any
 import sqlite_utils
 
 from shopassist.kb.orders import now_iso
+from shopassist.pii import mask_pii
 
 
 def _rows(db: sqlite_utils.Database, sql: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -73,12 +74,23 @@ def upsert_conversation(
 
 
 def insert_turn(db: sqlite_utils.Database, row: dict[str, Any]) -> int:
+    """Insert a turn at the conversation's next index; returns that index.
+
+    The index is computed by the insert itself, inside the caller's write transaction, so
+    two processes writing to one session can never pick the same one (a value computed
+    before the transaction could be taken by the time it is written).
+    """
+    row = {k: v for k, v in row.items() if k != "idx"}
     cols = list(row)
-    cur = db.execute(
-        f"insert into turns ({', '.join(cols)}) values ({', '.join('?' for _ in cols)})",
-        [row[c] for c in cols],
+    db.execute(
+        f"insert into turns ({', '.join(cols)}, idx) values ({', '.join('?' for _ in cols)}, "
+        "(select coalesce(max(idx), -1) + 1 from turns where conversation_id = ?))",
+        [*(row[c] for c in cols), row["conversation_id"]],
     )
-    return int(cur.lastrowid or 0)
+    found = db.execute(
+        "select idx from turns where rowid = last_insert_rowid()",
+    ).fetchone()
+    return int(found[0])
 
 
 def create_ticket(
@@ -90,6 +102,8 @@ def create_ticket(
     kind: str,
     summary: str,
 ) -> int:
+    """A ticket for staff; its summary is masked here too (staff look customers up by id)."""
+    summary = mask_pii(summary)
     cur = db.execute(
         "insert into tickets (conversation_id, customer_id, order_id, kind, summary, created_at) "
         "values (?, ?, ?, ?, ?, ?)",

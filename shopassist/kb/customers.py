@@ -2,26 +2,34 @@
 
 Customers quote their email and phone in many shapes ("Ann@Example.com ", "+86 138-0013-8000");
 identity checks must compare what the digits and addresses mean, not how they were typed.
+Phones are parsed with ``phonenumbers`` (Google's libphonenumber metadata): a country
+code is part of the number, so "+44 415 555 0134" is not "+1 415 555 0134", and the
+international prefix (00, 011 ...) and trunk prefixes are understood per country, which
+hand-written digit trimming gets wrong.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any
 
+import phonenumbers
 import sqlite_utils
 
 _NON_DIGITS = re.compile(r"\D+")
 
 
 def normalise_email(email: str) -> str:
-    return (email or "").strip().strip("<>.,;").lower()
+    """Casefolded, NFKC (fullwidth letters as ASCII), without surrounding punctuation."""
+    text = unicodedata.normalize("NFKC", email or "")
+    return text.strip().strip("<>.,;").lower()
 
 
 def normalise_phone(phone: str) -> str:
     """Digits only, without an international prefix (00 / +) or the Chinese +86 code."""
-    digits = _NON_DIGITS.sub("", phone or "")
+    digits = _NON_DIGITS.sub("", unicodedata.normalize("NFKC", phone or ""))
     if digits.startswith("00"):
         digits = digits[2:]
     if digits.startswith("86") and len(digits) == 13:
@@ -29,14 +37,45 @@ def normalise_phone(phone: str) -> str:
     return digits
 
 
-def phones_match(a: str, b: str) -> bool:
-    """Equal digits, or equal last ten digits when a country code was left off one side."""
-    x, y = normalise_phone(a), normalise_phone(b)
+def parse_phone(text: str, region: str | None = None) -> phonenumbers.PhoneNumber | None:
+    """The number with its country code, or None when it cannot be read as a phone.
+
+    A number written with "+" or "00" carries its own country code; one without is read
+    in ``region`` (the country of the number it is compared with).
+    """
+    text = unicodedata.normalize("NFKC", text or "").strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        parsed = phonenumbers.parse(text, None if text.startswith("+") else region)
+    except phonenumbers.NumberParseException:
+        return None
+    return parsed if phonenumbers.is_possible_number(parsed) else None
+
+
+def phones_match(stored: str, typed: str) -> bool:
+    """The same phone: equal country code and national number.
+
+    A typed number without a country code is read in the stored number's country; a
+    stored number without one (an import that dropped it) is compared by national digits.
+    """
+    ours = parse_phone(stored)
+    if ours is not None:
+        region = phonenumbers.region_code_for_number(ours)
+        theirs = parse_phone(typed, region)
+        return theirs is not None and (
+            theirs.country_code == ours.country_code
+            and theirs.national_number == ours.national_number
+        )
+    x, y = normalise_phone(stored), normalise_phone(typed)
     if len(x) < 7 or len(y) < 7:
         return False
     if x == y:
         return True
-    return len(x) >= 10 and len(y) >= 10 and x[-10:] == y[-10:]
+    typed_parsed = parse_phone(typed)
+    if typed_parsed is not None:
+        return str(typed_parsed.national_number) == x.lstrip("0")
+    return False
 
 
 def _row(db: sqlite_utils.Database, sql: str, params: list[Any]) -> dict[str, Any] | None:

@@ -14,10 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from shopassist.engine.dialogue.access import (
-    MAX_VERIFICATION_FAILURES,
-    OrderAccess,
-)
+from shopassist.engine.dialogue.access import OrderAccess
 from shopassist.engine.dialogue.context import (  # noqa: F401 - re-exported for handler modules
     ACTS,
     CHECKS,
@@ -112,10 +109,11 @@ def _denied(ctx: FlowContext, access: OrderAccess) -> Outcome:
         state.step = "collect:order_number"
         state.lookup_failed = True
         return out.say("verify.not_on_account", order_number=number)
-    # mismatch
-    if state.verification_failures >= MAX_VERIFICATION_FAILURES:
+    if access.status == "locked":
+        # Out of guesses (access.py counts them): stop trying and hand off to a person.
         state.end_flow()
         out.resolved = False
+        out.handoff = True
         out.action = "verify.too_many"  # the rules stage puts the apology in front
         return out.say("verify.too_many")
     state.step = "verify"

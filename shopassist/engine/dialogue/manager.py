@@ -436,7 +436,9 @@ class DialogueManager:
             if slot == "change_request":
                 continue
             if asked == f"collect:{slot}":
-                slots[slot] = mask_pii(text)[:FREE_TEXT_MAX]
+                # A new address is the slot's value itself; every other PII is masked.
+                keep_address = slot == "new_address"
+                slots[slot] = mask_pii(text, addresses=not keep_address)[:FREE_TEXT_MAX]
             elif slot == "reason" and not slots.get("reason"):
                 # "order 10053, email ..., the size was wrong": the reason came early.
                 reason = lexicon().reason_after_marker(text) or _reason_clause(text)
