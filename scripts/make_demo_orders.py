@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shopassist.kb.demo import catalog_dir, read_customers, read_policies, read_products
+from shopassist.kb.policies import cents
 
 SEED = 20261129
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
@@ -90,9 +91,18 @@ class OrderMaker:
     def __init__(self) -> None:
         root = catalog_dir()
         self.rnd = random.Random(SEED)
-        self.policies = {k: v["value"] for k, v in read_policies(root).items()}
+        self.policy = read_policies(root)
         self.customers = read_customers(root)
-        self.methods = {m["code"]: m for m in self.policies["shipping_methods"]}
+        self.methods = {
+            m.code: {
+                "code": m.code,
+                "price_cents": cents(m.price),
+                "free_over_cents": cents(m.free_over),
+                "days_min": m.days.min,
+                "days_max": m.days.max,
+            }
+            for m in self.policy.get("shipping.methods")
+        }
         self.variants_by_top: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
         for prod in read_products(root):
             top = prod["category"].split(" > ")[0]
@@ -150,21 +160,21 @@ class OrderMaker:
     ) -> dict[str, int]:
         subtotal = sum(i["unit_price_cents"] * i["quantity"] for i in items)
         m = self.methods[method]
-        free_over = m.get("free_over_cents")
+        free_over = m["free_over_cents"]
         vip_free = (
             customer["tier"] == "vip"
             and method == "standard"
-            and self.policies["vip"]["free_standard_shipping"]
+            and self.policy.get("tiers.vip.free_standard_shipping")
         )
         shipping = (
             0 if vip_free or (free_over is not None and subtotal >= free_over) else m["price_cents"]
         )
         discount = subtotal * discount_pct // 100
-        tax_policy = self.policies["tax"]
+        tax_rate = int(self.policy.get("tax.rate_percent"))
         country = "US" if method != "international" else "INTL"
         tax = (
-            (subtotal - discount) * tax_policy["rate_percent"] // 100
-            if country in tax_policy["applies_to"]
+            (subtotal - discount) * tax_rate // 100
+            if country in self.policy.get("tax.applies_to")
             else 0
         )
         return {
@@ -381,7 +391,9 @@ class OrderMaker:
     def _cancel(
         self, order: dict[str, Any], customer: dict[str, Any], placed: datetime, was_paid: bool
     ) -> tuple[str, datetime]:
-        policy = self.policies["cancellation"]
+        free_hours = self.policy.get("cancellation.free_hours")
+        fee_percent = int(self.policy.get("cancellation.fee_percent"))
+        fee_max = cents(self.policy.get("cancellation.fee_max"))
         hours = (
             self.rnd.choice([0.5, 2, 6, 20, 30, 40]) if was_paid else self.rnd.choice([0.3, 1, 5])
         )
@@ -389,10 +401,10 @@ class OrderMaker:
         fee = 0
         if (
             was_paid
-            and not (customer["tier"] == "vip" and policy["vip_free"])
-            and hours > policy["free_window_hours"]
+            and not (customer["tier"] == "vip" and self.policy.get("tiers.vip.free_cancellation"))
+            and hours > free_hours
         ):
-            fee = min(order["total_cents"] * policy["fee_percent"] // 100, policy["fee_max_cents"])
+            fee = min(order["total_cents"] * fee_percent // 100, fee_max)
         order["cancelled_at"] = iso(cancelled)
         order["cancellation_fee_cents"] = fee
         if not was_paid:
@@ -411,12 +423,11 @@ class OrderMaker:
         refund = round(
             (order["subtotal_cents"] - order["discount_cents"] + order["tax_cents"]) * share
         )
-        free = (
-            customer["tier"] == "vip" or reason in self.policies["returns"]["free_return_reasons"]
-        )
+        free_reasons = self.policy.get("returns.free_return_reasons")
+        free = customer["tier"] == "vip" or reason in free_reasons
         if not free:
-            refund -= self.policies["return_shipping_fee_cents"]
-        elif reason in self.policies["returns"]["free_return_reasons"] and returned is items:
+            refund -= cents(self.policy.get("returns.return_shipping_fee"))
+        elif reason in free_reasons and returned is items:
             refund += order["shipping_cents"]  # our mistake: the original shipping comes back too
         created = delivered + timedelta(days=rnd.randint(1, 20), hours=rnd.randint(0, 8))
         created = max(
@@ -425,7 +436,7 @@ class OrderMaker:
         )
         received = add_business_days(created, rnd.randint(3, 6))
         refunded = add_business_days(
-            received, rnd.randint(1, self.policies["refund_processing_days"])
+            received, rnd.randint(1, self.policy.get("returns.refund_days"))
         )
         ret: dict[str, Any] = {
             "rma": "RMA-{number}-1",

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from shopassist.kb import demo, search_index
 from shopassist.kb.db import get_meta, open_db
 from shopassist.kb.demo import DemoCatalogError, catalog_dir, load_demo
+from shopassist.kb.policies import cents, load_policy
 
 ORDER_STATUSES = ("pending", "paid", "shipped", "in_transit", "delivered", "cancelled", "returned")
 SHIPPED = ("shipped", "in_transit", "delivered", "returned")
@@ -45,7 +46,14 @@ def scalar(db: sqlite_utils.Database, sql: str, params: list[Any] | None = None)
 
 
 def policy(db: sqlite_utils.Database, key: str) -> Any:
-    return json.loads(scalar(db, "select value from policies where key = ?", [key]))
+    """A policy value as replies read it: through the one typed accessor."""
+    return load_policy(db).get(key)
+
+
+def cents_of(db: sqlite_utils.Database, key: str) -> int:
+    value = cents(policy(db, key))
+    assert value is not None, key
+    return value
 
 
 def when(text: str) -> datetime:
@@ -185,57 +193,58 @@ def money(cents: int) -> str:
 
 def test_policy_faqs_state_the_policy_values(demo_db: sqlite_utils.Database) -> None:
     """The assistant quotes both, so a changed policy with a stale FAQ must fail here."""
-    window = policy(demo_db, "return_window_days")
+    window = policy(demo_db, "returns.window_days")
     assert f"{window} days" in faq_answer(demo_db, "return-policy")
     assert f"{window} 天" in faq_answer(demo_db, "return-policy", "zh")
-    assert f"{policy(demo_db, 'vip')['return_window_days']} days" in faq_answer(
+    assert f"{policy(demo_db, 'tiers.vip.return_window_days')} days" in faq_answer(
         demo_db, "return-policy"
     )
-    fee = money(policy(demo_db, "return_shipping_fee_cents"))
+    fee = money(cents_of(demo_db, "returns.return_shipping_fee"))
     assert fee in faq_answer(demo_db, "return-shipping-cost")
     assert fee.lstrip("$") in faq_answer(demo_db, "return-shipping-cost", "zh")
-    days = policy(demo_db, "refund_processing_days")
+    days = policy(demo_db, "returns.refund_days")
     assert f"{days} business days" in faq_answer(demo_db, "refund-timing")
-    assert f"{policy(demo_db, 'refund_bank_days')} more business days" in faq_answer(
+    assert f"{policy(demo_db, 'returns.refund_bank_days')} more business days" in faq_answer(
         demo_db, "refund-timing"
     )
-    cancel = policy(demo_db, "cancellation")
     text = faq_answer(demo_db, "cancellation-fee")
-    assert f"{cancel['free_window_hours']} hours" in text
-    assert f"{cancel['fee_percent']}%" in text and money(cancel["fee_max_cents"]) in text
+    assert f"{policy(demo_db, 'cancellation.free_hours')} hours" in text
+    assert f"{policy(demo_db, 'cancellation.fee_percent')}%" in text
+    assert money(cents_of(demo_db, "cancellation.fee_max")) in text
     shipping = faq_answer(demo_db, "shipping-options")
-    for m in policy(demo_db, "shipping_methods"):
-        assert money(m["price_cents"]) in shipping, m["code"]
-        assert money(m["price_cents"]).lstrip("$") in faq_answer(demo_db, "shipping-options", "zh")
-        if "free_over_cents" in m:
-            assert f"${m['free_over_cents'] // 100}" in shipping, m["code"]
-    support = policy(demo_db, "support")
-    for value in (support["phone"], support["vip_phone"], support["email"]):
+    for m in policy(demo_db, "shipping.methods"):
+        price = cents(m.price)
+        assert price is not None and money(price) in shipping, m.code
+        assert money(price).lstrip("$") in faq_answer(demo_db, "shipping-options", "zh")
+        if m.free_over is not None:
+            assert f"${m.free_over}" in shipping, m.code
+    for value in (
+        policy(demo_db, "contact.phone"),
+        policy(demo_db, "tiers.vip.phone"),
+        policy(demo_db, "contact.email"),
+    ):
         assert value in faq_answer(demo_db, "contact-customer-service")
     promos = faq_answer(demo_db, "current-promotions")
     for promo in policy(demo_db, "promotions"):
-        assert promo["code"] in promos and f"{promo['percent']}%" in promos
+        assert promo.code in promos and f"{promo.percent}%" in promos
     methods = faq_answer(demo_db, "payment-methods")
-    assert all(
-        m["name"].split(" (")[0] in methods
-        for m in policy(demo_db, "payment_methods")["accepted"][1:]
-    )
+    assert all(m.en.split(" (")[0] in methods for m in policy(demo_db, "payments.accepted")[1:])
 
 
 def test_promotions_are_current_and_well_formed(demo_db: sqlite_utils.Database) -> None:
     for promo in policy(demo_db, "promotions"):
-        assert re.fullmatch(r"[A-Z]+\d+", promo["code"])
-        assert 0 < promo["percent"] < 100
-        assert promo["valid_until"] >= DEMO_TODAY.date().isoformat()
-        assert CJK.search(promo["description_zh"])
+        assert re.fullmatch(r"[A-Z]+\d+", promo.code)
+        assert 0 < promo.percent < 100
+        assert promo.valid_until >= DEMO_TODAY.date()
+        assert CJK.search(promo.description.zh)
 
 
 def test_shipping_methods_and_payment_methods_are_bilingual(demo_db: sqlite_utils.Database) -> None:
-    for m in policy(demo_db, "shipping_methods"):
-        assert {"code", "name", "name_zh", "price_cents", "days_min", "days_max"} <= set(m)
-        assert CJK.search(m["name_zh"]) and m["days_min"] <= m["days_max"]
-    accepted = policy(demo_db, "payment_methods")["accepted"]
-    assert {"支付宝", "微信支付"} <= {m["name_zh"] for m in accepted}
+    for m in policy(demo_db, "shipping.methods"):
+        assert m.code and m.price is not None and m.days is not None
+        assert CJK.search(m.name.zh or "")
+    accepted = policy(demo_db, "payments.accepted")
+    assert {"支付宝", "微信支付"} <= {m.text("zh") for m in accepted}
 
 
 # --- customers and orders -----------------------------------------------------------------
@@ -280,7 +289,7 @@ def test_every_order_item_is_a_real_sku_at_its_price(demo_db: sqlite_utils.Datab
 
 
 def test_order_totals_add_up(demo_db: sqlite_utils.Database) -> None:
-    tax_rate = policy(demo_db, "tax")["rate_percent"]
+    tax_rate = int(policy(demo_db, "tax.rate_percent"))
     for o in rows(demo_db, "select * from orders"):
         subtotal = scalar(
             demo_db,
@@ -297,12 +306,15 @@ def test_order_totals_add_up(demo_db: sqlite_utils.Database) -> None:
 
 
 def test_shipping_charges_follow_the_policy(demo_db: sqlite_utils.Database) -> None:
-    methods = {m["code"]: m for m in policy(demo_db, "shipping_methods")}
+    methods = {
+        m.code: {"price_cents": cents(m.price), "free_over_cents": cents(m.free_over) or 10**12}
+        for m in policy(demo_db, "shipping.methods")
+    }
     for o in rows(
         demo_db, "select o.*, c.tier from orders o join customers c on c.id = o.customer_id"
     ):
         m = methods[o["shipping_method"]]
-        free = o["subtotal_cents"] >= m.get("free_over_cents", 10**12) or (
+        free = o["subtotal_cents"] >= m["free_over_cents"] or (
             o["tier"] == "vip" and o["shipping_method"] == "standard"
         )
         assert o["shipping_cents"] == (0 if free else m["price_cents"]), o["number"]
@@ -323,7 +335,7 @@ def test_paid_orders_have_invoices_and_unpaid_ones_do_not(demo_db: sqlite_utils.
 
 
 def test_every_shipped_order_has_a_tracked_shipment(demo_db: sqlite_utils.Database) -> None:
-    carriers = {c["code"] for c in policy(demo_db, "carriers")}
+    carriers = {c.code for c in policy(demo_db, "shipping.carriers")}
     for o in rows(demo_db, "select * from orders"):
         shipments = rows(demo_db, "select * from shipments where order_id = ?", [o["id"]])
         if o["status"] not in SHIPPED:
@@ -353,7 +365,7 @@ def test_every_shipped_order_has_a_tracked_shipment(demo_db: sqlite_utils.Databa
 def test_delivered_orders_fall_both_inside_and_outside_the_return_window(
     demo_db: sqlite_utils.Database,
 ) -> None:
-    window = timedelta(days=policy(demo_db, "return_window_days"))
+    window = timedelta(days=policy(demo_db, "returns.window_days"))
     delivered = [
         DEMO_TODAY - when(r["delivered_at"])
         for r in rows(
@@ -366,17 +378,17 @@ def test_delivered_orders_fall_both_inside_and_outside_the_return_window(
 
 
 def test_cancelled_orders_carry_the_policy_fee(demo_db: sqlite_utils.Database) -> None:
-    rule = policy(demo_db, "cancellation")
+    free_hours = policy(demo_db, "cancellation.free_hours")
+    fee_percent = int(policy(demo_db, "cancellation.fee_percent"))
+    fee_max = cents_of(demo_db, "cancellation.fee_max")
     fees = []
     for o in rows(
         demo_db,
         "select o.*, c.tier from orders o join customers c on c.id = o.customer_id where status = 'cancelled'",
     ):
         hours = (when(o["cancelled_at"]) - when(o["placed_at"])).total_seconds() / 3600
-        free = not o["paid_at"] or o["tier"] == "vip" or hours <= rule["free_window_hours"]
-        expected = (
-            0 if free else min(o["total_cents"] * rule["fee_percent"] // 100, rule["fee_max_cents"])
-        )
+        free = not o["paid_at"] or o["tier"] == "vip" or hours <= free_hours
+        expected = 0 if free else min(o["total_cents"] * fee_percent // 100, fee_max)
         assert o["cancellation_fee_cents"] == expected, o["number"]
         fees.append(expected)
     assert any(fees) and not all(fees)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import sqlite_utils
 
 from shopassist.engine.nlu.result import Entity, IntentScore, NLUResult, Sentiment
+from shopassist.kb.policies import import_policies
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -151,14 +151,8 @@ def days_ago(n: float) -> str:
 
 
 def load_policies(db: sqlite_utils.Database) -> None:
-    with (ROOT / "catalog" / "policies.toml").open("rb") as fh:
-        raw = tomllib.load(fh)
-    with db.conn:
-        for key, table in raw.items():
-            db.execute(
-                "insert or replace into policies (key, value, description) values (?, ?, ?)",
-                [key, json.dumps(table["value"]), table.get("description", "")],
-            )
+    """The demo shop's policy file, through the same import a shop runs."""
+    import_policies(db, ROOT / "catalog" / "policies.toml")
 
 
 def build_shop(db: sqlite_utils.Database) -> dict[str, Any]:

@@ -194,7 +194,7 @@ def test_invoice_of_unpaid_order(bot: Any) -> None:
 def test_delivery_options_from_policy(bot: Any) -> None:
     r = bot.turn("s", "what are your delivery options?")
     assert "Standard Shipping" in r.reply and "$5.99" in r.reply
-    assert any(s.id == "policy:shipping_methods" for s in r.sources)
+    assert any(s.id == "policy:shipping.methods" for s in r.sources)
 
 
 def test_payment_methods_and_issue(bot: Any) -> None:

@@ -21,7 +21,7 @@ def test_return_window_question_is_answered_from_policy(demo_db: sqlite_utils.Da
     )
     _no_order_flow(r)
     assert "30 days" in r.reply  # the window, not the return-label FAQ a loose match finds
-    assert any(f.source_id == "policy:return_window_days" for f in r.facts)
+    assert any(f.source_id == "policy:returns.window_days" for f in r.facts)
 
 
 def test_refund_time_question_in_chinese(demo_db: sqlite_utils.Database) -> None:

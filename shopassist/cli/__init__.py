@@ -7,8 +7,8 @@ from shopassist.cli import (  # noqa: F401  (imported to register their commands
     eval_commands,
     kb_commands,
     nlu_commands,
+    policy_commands,
     search_commands,
-    security_commands,
     serve_commands,
     tui_commands,
 )

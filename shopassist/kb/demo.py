@@ -22,6 +22,7 @@ import sqlite_utils
 import shopassist
 from shopassist.kb import search_index
 from shopassist.kb.db import set_meta
+from shopassist.kb.policies import PolicyError, ShopPolicy, read_policy_file, write_policy
 
 DEMO_META_KEY = "demo_catalog"
 # Tables a demo load refuses to write into when they already hold rows: mixing the demo shop
@@ -147,12 +148,12 @@ def read_faqs(root: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def read_policies(root: Path) -> dict[str, dict[str, Any]]:
-    policies = _read_toml(root / "policies.toml")
-    for key, entry in policies.items():
-        if not isinstance(entry, dict) or "value" not in entry:
-            raise DemoCatalogError(f"policies.toml: [{key}] needs a value")
-    return policies
+def read_policies(root: Path) -> ShopPolicy:
+    """The demo shop's policy file, validated exactly as ``import-policies`` validates one."""
+    try:
+        return read_policy_file(root / "policies.toml")
+    except PolicyError as exc:
+        raise DemoCatalogError(str(exc)) from exc
 
 
 def read_customers(root: Path) -> list[dict[str, Any]]:
@@ -257,22 +258,11 @@ def _insert_products(
 
 
 def _insert_faqs_and_policies(
-    db: sqlite_utils.Database, faqs: list[dict[str, Any]], policies: dict[str, dict[str, Any]]
-) -> int:
+    db: sqlite_utils.Database, faqs: list[dict[str, Any]], policies: ShopPolicy
+) -> tuple[int, int]:
+    """FAQ rows, and the policy through the same writer ``import-policies`` uses."""
     _insert(db, "faqs", ({**row, "source": "demo"} for row in faqs))
-    _insert(
-        db,
-        "policies",
-        (
-            {
-                "key": key,
-                "value": _dump(entry["value"]),
-                "description": entry.get("description", ""),
-            }
-            for key, entry in policies.items()
-        ),
-    )
-    return len(faqs)
+    return len(faqs), write_policy(db, policies, "demo:policies.toml")
 
 
 def _insert_customers(db: sqlite_utils.Database, customers: list[dict[str, Any]]) -> int:
@@ -422,13 +412,13 @@ def load_demo(db: sqlite_utils.Database, root: Path | None = None) -> dict[str, 
                 "the demo catalog loads only into an empty database"
             )
     tracking_urls = {
-        c["code"]: c["tracking_url"] for c in policies.get("carriers", {}).get("value", [])
+        c.code: c.tracking_url for c in policies.get("shipping.carriers") or [] if c.tracking_url
     }
     try:
         with db.conn:
             category_ids = _insert_categories(db, categories)
             sku_ids, n_variants = _insert_products(db, products, category_ids)
-            n_faqs = _insert_faqs_and_policies(db, faqs, policies)
+            n_faqs, n_policies = _insert_faqs_and_policies(db, faqs, policies)
             n_customers = _insert_customers(db, customers)
             n_orders = _insert_orders(db, orders, sku_ids, tracking_urls)
             set_meta(db, DEMO_META_KEY, "1")
@@ -441,7 +431,7 @@ def load_demo(db: sqlite_utils.Database, root: Path | None = None) -> dict[str, 
         "products": len(products),
         "variants": n_variants,
         "faqs": n_faqs,
-        "policies": len(policies),
+        "policies": n_policies,
         "customers": n_customers,
         "orders": n_orders,
     }

@@ -224,7 +224,7 @@ def delivered_at(order: dict[str, Any]) -> str | None:
 
 
 def cancel_order(
-    db: sqlite_utils.Database, order_id: int, fee_cents: int, *, at: str | None = None
+    db: sqlite_utils.Database, order_id: int, fee_cents: int | None, *, at: str | None = None
 ) -> str:
     """``at``: the engine passes its own clock, so a frozen "now" is what gets stored."""
     at = at or now_iso()

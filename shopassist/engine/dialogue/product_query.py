@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from shopassist.engine.dialogue.lexicon import colour_matches, lexicon
 from shopassist.engine.nlu.result import NLUResult
-from shopassist.kb.orders import get_policy
+from shopassist.kb.policies import load_policy as shop_policy
 from shopassist.kb.search import ProductDetail, ProductHit, get_product, search_products
 
 # How far before an amount a marker may stand: "under 60 dollars", "less than about $60".
@@ -82,14 +82,18 @@ def parse_request(db: sqlite_utils.Database, nlu: NLUResult, text: str) -> Produ
 
 
 def _shop_currency(db: sqlite_utils.Database) -> str:
-    shop = get_policy(db, "shop", {})
-    return str((shop or {}).get("currency") or "USD").upper() if isinstance(shop, dict) else "USD"
+    """The shop's currency from its policy, else the one its catalog prices are in."""
+    currency = shop_policy(db).get("shop.currency")
+    if currency:
+        return str(currency)
+    row = db.execute("select currency from variants limit 1").fetchone()
+    return str(row[0]).upper() if row and row[0] else ""
 
 
 def _exchange_rate(db: sqlite_utils.Database, currency: str) -> float | None:
-    rates = get_policy(db, "exchange_rates", {})
-    rate = rates.get(currency) if isinstance(rates, dict) else None
-    return float(rate) if isinstance(rate, int | float) and rate > 0 else None
+    rates = shop_policy(db).get("exchange_rates") or {}
+    rate = rates.get(currency)
+    return float(rate) if rate else None
 
 
 def _plausible_size(text: str, start: int, end: int) -> bool:

@@ -14,15 +14,9 @@ from shopassist.engine.dialogue.rules import rule_param
 from shopassist.engine.dialogue.state import MentionedProduct
 from shopassist.engine.dialogue.templates import render
 from shopassist.engine.turn_result import Source
-from shopassist.kb.orders import get_policy
 from shopassist.kb.search import ProductDetail, get_product, search_products
 
 MAX_LIST = 3
-
-
-def _policy(ctx: FlowContext, out: Outcome, key: str, default: Any) -> Any:
-    out.source(Source(id=f"policy:{key}", kind="policy", title=key.replace("_", " ")))
-    return get_policy(ctx.db, key, default)
 
 
 def _title(p: Any, language: str) -> str:

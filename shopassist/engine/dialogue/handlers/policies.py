@@ -5,20 +5,27 @@ from __future__ import annotations
 
 import re
 
+from shopassist.engine.dialogue import clock
 from shopassist.engine.dialogue import formatting as fmt
 from shopassist.engine.dialogue.access import check_order_access
-from shopassist.engine.dialogue.actions import cancellation_fee_cents
+from shopassist.engine.dialogue.actions import cancellable_statuses, cancellation_fee_cents
 from shopassist.engine.dialogue.context import FlowContext, handler, order_source
-from shopassist.engine.dialogue.handlers.base import (
-    _policy,
-)
+from shopassist.engine.dialogue.flows import load_flows
 from shopassist.engine.dialogue.lexicon import lexicon, matches
-from shopassist.engine.dialogue.outcome import Outcome
+from shopassist.engine.dialogue.outcome import Outcome, Part
+from shopassist.engine.dialogue.policy_facts import (
+    display,
+    policy_fact,
+    policy_money,
+    policy_value,
+    say_unknown,
+    tier_benefit,
+)
 from shopassist.engine.dialogue.templates import render
 from shopassist.engine.privacy import mask_pii
 from shopassist.engine.turn_result import Source
 from shopassist.kb import conversations
-from shopassist.kb.orders import get_policy
+from shopassist.kb.knowledge_gaps import record_gap
 
 # --- policies and FAQs --------------------------------------------------------------------
 
@@ -62,19 +69,43 @@ def _without_bare_yes(answer: str, question: str) -> str:
     return rest[:1].upper() + rest[1:]
 
 
+def tier_label(ctx: FlowContext) -> str:
+    """The customer's tier as the shop's customer data names it ("vip" reads "VIP")."""
+    tier = str(ctx.state.customer_tier or "")
+    return tier.upper() if len(tier) <= 3 else tier.capitalize()
+
+
 @handler("act", "check_cancellation_fee")
 def cancellation_fee(ctx: FlowContext, out: Outcome) -> Outcome:
-    p = _policy(ctx, out, "cancellation", {})
-    sid = "policy:cancellation"
+    """The cancellation rules the shop has set, sentence by sentence; unknown when none."""
     out.action = "policy.cancellation_fee"
-    out.say(
-        "fee.policy",
-        free_hours=out.fact("cancel.free_window_hours", p.get("free_window_hours", 24), sid),
-        fee_percent=out.fact("cancel.fee_percent", f"{p.get('fee_percent', 0)}%", sid),
-        fee_max=out.fact("cancel.fee_max", fmt.money(p.get("fee_max_cents", 0)), sid),
+    statuses = policy_value(ctx, out, "cancellation.free_statuses")
+    free_hours = policy_fact(
+        ctx, out, "cancellation.free_hours", fact_key="cancel.free_window_hours"
     )
-    if "free_cancellation" in ctx.flags:
-        out.say("fee.vip")
+    percent = policy_value(ctx, out, "cancellation.fee_percent")
+    if percent is None and free_hours is None:
+        return say_unknown(ctx, out, "cancellation.fee_percent")
+    if statuses:
+        labels = [fmt.status_label(s, ctx.language) for s in statuses]
+        out.say("fee.free_statuses", statuses=fmt.list_join(labels, ctx.language, conjunction="or"))
+    if free_hours is not None:
+        out.say("fee.free_window", free_hours=free_hours)
+    if percent is not None:
+        fee_percent = out.fact(
+            "cancel.fee_percent", f"{display(percent, ctx)}%", "policy:cancellation.fee_percent"
+        )
+        fee_max = policy_fact(
+            ctx, out, "cancellation.fee_max", fact_key="cancel.fee_max", money=True
+        )
+        after = "_after" if free_hours is not None else ""
+        if fee_max is not None:
+            out.say(f"fee.percent_capped{after}", fee_percent=fee_percent, fee_max=fee_max)
+        else:
+            out.say(f"fee.percent{after}", fee_percent=fee_percent)
+    out.say("fee.shipped")
+    if tier_benefit(ctx, out, "free_cancellation"):
+        out.say("fee.vip", tier=tier_label(ctx))
     entity = ctx.nlu.first("order_number")
     if entity is not None and ctx.state.verified:
         # Only for the customer's own order; otherwise the general policy is the answer,
@@ -84,139 +115,174 @@ def cancellation_fee(ctx: FlowContext, out: Outcome) -> Outcome:
         if (
             access.status == "granted"
             and order is not None
-            and order["status"] in p.get("cancellable_statuses", [])
+            and order["status"] in cancellable_statuses()
         ):
             osid = f"order:{order['number']}"
             out.source(order_source(order))
-            fee = cancellation_fee_cents(order, ctx.flags, p)
-            out.say(
-                "fee.order",
-                order_number=out.fact("order.number", order["number"], osid),
-                fee=out.fact("cancel.fee", fmt.money(fee, order["currency"]), sid),
-            )
+            fee = cancellation_fee_cents(ctx, out, order)
+            if fee is not None:
+                out.say(
+                    "fee.order",
+                    order_number=out.fact("order.number", order["number"], osid),
+                    fee=out.fact(
+                        "cancel.fee", fmt.money(fee, order["currency"]), "policy:cancellation"
+                    ),
+                )
     return out
 
 
 @handler("act", "delivery_options")
 def delivery_options(ctx: FlowContext, out: Outcome) -> Outcome:
-    methods = _policy(ctx, out, "shipping_methods", [])
-    sid = "policy:shipping_methods"
+    """The shipping methods the shop has set, with price, days and free-over threshold."""
+    out.action = "policy.delivery"
+    methods = policy_value(ctx, out, "shipping.methods")
+    dispatch = policy_fact(ctx, out, "shipping.dispatch_days", fact_key="policy.dispatch_days")
+    if not methods:
+        say_unknown(ctx, out, "shipping.methods")
+        if dispatch is not None:
+            out.parts.insert(
+                0,
+                Part(
+                    template="delivery.dispatch",
+                    values={
+                        "dispatch_days": dispatch,
+                        "business_days": fmt.business_days(dispatch, ctx.language),
+                    },
+                ),
+            )
+        return out
+    sid = "policy:shipping.methods"
     lang = ctx.language
     lines = []
-    for m in methods:
-        name = out.fact(f"shipping.{m['code']}.name", fmt.localised(m, "name", lang), sid)
-        price = out.fact(f"shipping.{m['code']}.price", fmt.money(m.get("price_cents", 0)), sid)
-        days = (
-            f"{m['days_min']}"
-            if m["days_min"] == m["days_max"]
-            else f"{m['days_min']}–{m['days_max']}"
-        )
-        days = out.fact(f"shipping.{m['code']}.days", days, sid)
-        line_key = "delivery.line_one_day" if days == "1" else "delivery.line"
-        line = render(line_key, lang, {"name": name, "price": price, "days": days})
-        if m.get("free_over_cents"):
+    for n, m in enumerate(methods, 1):
+        code = m.code or str(n)
+        values = {"name": out.fact(f"shipping.{code}.name", m.name.text(lang), sid)}
+        line_key = "delivery.line"
+        if m.price is not None:
+            values["price"] = out.fact(f"shipping.{code}.price", policy_money(ctx, m.price), sid)
+            line_key += "_price"
+        if m.days is not None:
+            values["days"] = out.fact(f"shipping.{code}.days", str(m.days), sid)
+            line_key += "_one_day" if values["days"] == "1" else "_days"
+        line = render(line_key, lang, values)
+        if m.free_over is not None:
             line += render(
                 "delivery.free_over",
                 lang,
                 {
                     "free_over": out.fact(
-                        f"shipping.{m['code']}.free_over",
-                        fmt.money(m["free_over_cents"]),
+                        f"shipping.{code}.free_over",
+                        policy_money(ctx, m.free_over),
                         sid,
                         required=False,
                     )
                 },
             )
         lines.append(line)
-    out.action = "policy.delivery"
-    dispatch = get_policy(ctx.db, "dispatch_days", 1)
-    out.say(
-        "delivery.options",
-        methods="\n" + "\n".join(lines) + "\n",
-        dispatch_days=out.fact("policy.dispatch_days", dispatch, "policy:dispatch_days"),
-        business_days=fmt.business_days(dispatch, lang),
-    )
-    if "free_return_shipping" in ctx.flags:
-        out.say("delivery.vip")
+    methods_text = "\n" + "\n".join(lines) + "\n"
+    if dispatch is not None:
+        out.say(
+            "delivery.options",
+            methods=methods_text,
+            dispatch_days=dispatch,
+            business_days=fmt.business_days(dispatch, lang),
+        )
+    else:
+        out.say("delivery.options_no_dispatch", methods=methods_text)
+    if tier_benefit(ctx, out, "free_standard_shipping"):
+        out.say("delivery.vip", tier=tier_label(ctx))
     return out
 
 
 @handler("act", "payment_methods")
 def payment_methods(ctx: FlowContext, out: Outcome) -> Outcome:
-    p = _policy(ctx, out, "payment_methods", {})
-    lang = ctx.language
-    accepted = [
-        fmt.inline_name(fmt.localised(m, "name", lang), lang) for m in p.get("accepted", [])
-    ]
-    refused = [
-        fmt.inline_name(m.get(lang) or m.get("en", ""), lang) for m in p.get("not_accepted", [])
-    ]
     out.action = "policy.payment_methods"
-    return out.say(
+    lang = ctx.language
+    accepted = policy_value(ctx, out, "payments.accepted")
+    if not accepted:
+        return say_unknown(ctx, out, "payments.accepted")
+    names = [fmt.inline_name(m.text(lang), lang) for m in accepted]
+    out.say(
         "payment.methods",
         methods=out.fact(
-            "payment.accepted", fmt.list_join(accepted, lang), "policy:payment_methods"
-        ),
-        not_accepted=out.fact(
-            "payment.not_accepted",
-            fmt.list_join(refused, lang, conjunction="or"),
-            "policy:payment_methods",
-            required=False,
+            "payment.accepted", fmt.list_join(names, lang), "policy:payments.accepted"
         ),
     )
+    refused = policy_value(ctx, out, "payments.not_accepted")
+    if refused:
+        out.say(
+            "payment.not_accepted",
+            not_accepted=out.fact(
+                "payment.not_accepted",
+                fmt.list_join(
+                    [fmt.inline_name(m.text(lang), lang) for m in refused], lang, conjunction="or"
+                ),
+                "policy:payments.not_accepted",
+                required=False,
+            ),
+        )
+    return out
 
 
 @handler("act", "payment_issue")
 def payment_issue(ctx: FlowContext, out: Outcome) -> Outcome:
-    p = _policy(ctx, out, "payment_issues", {})
-    sid = "policy:payment_issues"
     out.action = "policy.payment_issue"
     if not _faq_answer(ctx, out, strong_only=True):
-        out.say(
-            "payment.issue",
-            release_days=out.fact(
-                "payment.authorisation_release_days", p.get("authorisation_release_days", 5), sid
-            ),
-            retry_limit=out.fact(
-                "payment.retry_limit", p.get("retry_limit", 3), sid, required=False
-            ),
+        release = policy_fact(
+            ctx,
+            out,
+            "payments.authorisation_release_days",
+            fact_key="payment.authorisation_release_days",
         )
+        retries = policy_fact(
+            ctx, out, "payments.retry_limit", fact_key="payment.retry_limit", required=False
+        )
+        if release is None and retries is None:
+            return say_unknown(ctx, out, "payments.authorisation_release_days")
+        out.say("payment.issue_sorry")
+        if release is not None:
+            out.say("payment.issue_release", release_days=release)
+        if retries is not None:
+            out.say("payment.issue_retry", retry_limit=retries)
     return out.say("offer.human")
 
 
+def _return_window(ctx: FlowContext, out: Outcome) -> str | None:
+    return policy_fact(ctx, out, "returns.window_days", fact_key="policy.return_window_days")
+
+
 def _refund_policy_template(ctx: FlowContext, out: Outcome) -> None:
-    window = _policy(ctx, out, "return_window_days", 30)
-    days = _policy(ctx, out, "refund_processing_days", 5)
-    out.say(
-        "refund.policy",
-        window_days=out.fact("policy.return_window_days", window, "policy:return_window_days"),
-        refund_days=out.fact(
-            "policy.refund_processing_days", days, "policy:refund_processing_days"
-        ),
-    )
+    window = _return_window(ctx, out)
+    days = policy_fact(ctx, out, "returns.refund_days", fact_key="policy.refund_processing_days")
+    if window is None and days is None:
+        say_unknown(ctx, out, "returns.window_days")
+    if window is not None:
+        out.say("refund.policy_window", window_days=window)
+    elif days is not None:
+        say_unknown(ctx, out, "returns.window_days")
+    if days is not None:
+        out.say("refund.processing_policy", refund_days=days)
     if matches(lexicon().non_returnable, ctx.text):
         # "哪些商品不能退货": what cannot be returned, from the same policy.
-        returns = _policy(ctx, out, "returns", {})
-        items = [
-            str(i.get("zh" if ctx.language == "zh" else "en") or i.get("en") or "")
-            for i in returns.get("non_returnable", [])
-            if isinstance(i, dict)
-        ]
-        if items:
-            out.say(
-                "refund.non_returnable",
-                items=out.fact(
-                    "returns.non_returnable", fmt.list_join(items, ctx.language), "policy:returns"
-                ),
-            )
-    if "vip_return_window" in ctx.flags:
-        vip = get_policy(ctx.db, "vip", {})
-        out.say(
-            "refund.vip_window",
-            vip_window_days=out.fact(
-                "vip.return_window_days", vip.get("return_window_days", window), "policy:vip"
-            ),
-        )
+        items = policy_fact(ctx, out, "returns.non_returnable", fact_key="returns.non_returnable")
+        if items is not None:
+            out.say("refund.non_returnable", items=items)
+        else:
+            say_unknown(ctx, out, "returns.non_returnable")
+    _tier_window(ctx, out)
+
+
+def _tier_window(ctx: FlowContext, out: Outcome) -> None:
+    """The customer's tier return window: the one source for it is ``tiers.<tier>``."""
+    tier = ctx.state.customer_tier
+    if not tier or tier_benefit(ctx, out, "return_window_days") is None:
+        return
+    key = f"tiers.{tier}.return_window_days"
+    out.say(
+        "refund.vip_window",
+        tier=tier_label(ctx),
+        vip_window_days=policy_fact(ctx, out, key, fact_key="vip.return_window_days"),
+    )
 
 
 @handler("act", "refund_policy")
@@ -227,42 +293,61 @@ def refund_policy(ctx: FlowContext, out: Outcome) -> Outcome:
     out.action = "policy.refund"
     if not _faq_answer(ctx, out, strong_only=True):
         _refund_policy_template(ctx, out)
-    elif "vip_return_window" in ctx.flags:
-        _policy(ctx, out, "vip", {})
-        vip = get_policy(ctx.db, "vip", {})
-        out.say(
-            "refund.vip_window",
-            vip_window_days=out.fact(
-                "vip.return_window_days", vip.get("return_window_days", 45), "policy:vip"
-            ),
-        )
+    else:
+        _tier_window(ctx, out)
     return out
 
 
 @handler("act", "warranty")
 def warranty(ctx: FlowContext, out: Outcome) -> Outcome:
     """The warranty from policy; for a named kind of product, which period applies to it."""
-    p = _policy(ctx, out, "warranty", {})
-    sid = "policy:warranty"
     out.action = "policy.warranty"
     out.resolved = True
-    electronics = out.fact("warranty.electronics_months", p.get("electronics_months", 24), sid)
-    default = out.fact("warranty.default_months", p.get("default_months", 12), sid)
+    months = policy_fact(ctx, out, "warranty.months", fact_key="warranty.default_months")
+    by_category = policy_value(ctx, out, "warranty.by_category") or []
+    if months is None and not by_category:
+        return say_unknown(ctx, out, "warranty.months")
+    sid = "policy:warranty.by_category"
     req = ctx.product_request
     if req is not None and req.category:
         top = req.category.split(" > ")[0]
-        is_electronic = top in p.get("electronics_categories", [])
+        special = next(
+            (c for c in by_category if top in c.categories or req.category in c.categories), None
+        )
         word = (
             req.category_word
             if ctx.language == "zh" and req.category_word
             else req.category.split(" > ")[-1].lower()
         )
-        out.say(
-            "warranty.category", category=word, months=electronics if is_electronic else default
-        )
+        if special is not None:
+            category_months = out.fact(f"warranty.{top}.months", special.months, sid)
+        elif months is not None:
+            category_months = months
+        else:
+            return say_unknown(ctx, out, "warranty.months")
+        out.say("warranty.category", category=word, months=category_months)
     else:
-        out.say("warranty.policy", electronics_months=electronics, default_months=default)
+        for rule in by_category:
+            out.say(
+                "warranty.by_category",
+                categories=fmt.list_join(
+                    [_category_word(c, ctx.language) for c in rule.categories], ctx.language
+                ),
+                months=out.fact(f"warranty.{rule.categories[0]}.months", rule.months, sid),
+            )
+        if months is not None:
+            out.say("warranty.other" if by_category else "warranty.policy", months=months)
+        else:
+            say_unknown(ctx, out, "warranty.months")
+    covers = policy_fact(ctx, out, "warranty.covers", fact_key="warranty.covers", required=False)
+    if covers is not None:
+        out.say("warranty.covers", covers=covers)
     return out.say("warranty.claim")
+
+
+def _category_word(category: str, language: str) -> str:
+    """A category path's own name, as the catalog writes it ("Audio", "Phones & ...")."""
+    return category.split(" > ")[-1] if language == "zh" else category.split(" > ")[-1].lower()
 
 
 @handler("act", "howto")
@@ -278,32 +363,32 @@ def howto(ctx: FlowContext, out: Outcome) -> Outcome:
     elif task == "get_refund":
         _refund_policy_template(ctx, out)
     elif task == "track_refund":
-        days = _policy(ctx, out, "refund_processing_days", 5)
-        out.say(
-            "refund.processing",
-            refund_days=out.fact(
-                "policy.refund_processing_days", days, "policy:refund_processing_days"
-            ),
+        days = policy_fact(
+            ctx, out, "returns.refund_days", fact_key="policy.refund_processing_days"
         )
+        if days is None:
+            say_unknown(ctx, out, "returns.refund_days")
+        else:
+            out.say("refund.processing", refund_days=days)
     elif task == "get_invoice":
-        inv = _policy(ctx, out, "invoices", {})
-        out.say(
-            "howto.invoice",
-            invoice_where=out.fact(
-                "policy.invoice_where", fmt.localised(inv, "where", lang), "policy:invoices"
-            ),
-        )
+        where = policy_fact(ctx, out, "invoices.where", fact_key="policy.invoice_where")
+        if where is None:
+            say_unknown(ctx, out, "invoices.where")
+        else:
+            out.say("howto.invoice", invoice_where=where)
     elif task == "change_order":
         out.say("howto.change")
     elif task == "change_shipping_address":
         out.say("howto.address")
     else:
-        days = _policy(ctx, out, "dispatch_days", 1)
-        out.say(
-            "howto.track",
-            dispatch_days=out.fact("policy.dispatch_days", days, "policy:dispatch_days"),
-            business_days=fmt.business_days(days, lang),
-        )
+        days = policy_fact(ctx, out, "shipping.dispatch_days", fact_key="policy.dispatch_days")
+        out.say("howto.track_email")
+        if days is not None:
+            out.say(
+                "howto.track_dispatch",
+                dispatch_days=days,
+                business_days=fmt.business_days(days, lang),
+            )
     return out.say(f"howto.offer.{task}")
 
 
@@ -313,9 +398,10 @@ def faq(ctx: FlowContext, out: Outcome) -> Outcome:
     answered = _faq_answer(ctx, out)
     lex = lexicon()
     asks_how = matches(lex.general_question, ctx.text) and not matches(lex.own_request, ctx.text)
-    if ctx.intent == "delete_account" and not (answered and asks_how):
+    # flows.toml [flows.faq] handoff_intents: requests staff must act on open a ticket.
+    ticket_intents = load_flows()["faq"].handoff_intents
+    if ctx.intent in ticket_intents and not (answered and asks_how):
         # "How do I delete my account?" gets the answer; "delete my account" the request.
-        accounts = get_policy(ctx.db, "accounts", {})
         summary = f"Delete account request. Customer id: {ctx.state.customer_id or 'unknown'}; verified: {ctx.state.verified}. Message: {mask_pii(ctx.text)[:300]}"
         ticket = conversations.create_ticket(
             ctx.db,
@@ -331,14 +417,23 @@ def faq(ctx: FlowContext, out: Outcome) -> Outcome:
         # reply replaces it ("Ask here and we'll open a request. I've asked our team...").
         out.parts = [p for p in out.parts if p.template != "faq.answer"]
         out.facts = [f for f in out.facts if f.key != "faq.answer"]
-        return out.say(
-            "account.delete_ticket",
-            ticket_id=out.fact("ticket.id", ticket, f"ticket:{ticket}"),
-            deletion_days=out.fact(
-                "accounts.deletion_days", accounts.get("deletion_days", 30), "policy:accounts"
-            ),
-        )
+        ticket_id = out.fact("ticket.id", ticket, f"ticket:{ticket}")
+        days = policy_fact(ctx, out, "accounts.deletion_days", fact_key="accounts.deletion_days")
+        if days is None:
+            return out.say("account.delete_ticket_no_days", ticket_id=ticket_id)
+        return out.say("account.delete_ticket", ticket_id=ticket_id, deletion_days=days)
     if not answered:
         out.resolved = False
+        # No help page answers it: the shop's FAQ is missing this intent.
+        record_gap(
+            ctx.db,
+            kind="faq",
+            answer_key=ctx.intent or "unknown",
+            question=mask_pii(ctx.text)[:500],
+            conversation_id=ctx.session_id,
+            language=ctx.language,
+            intent=ctx.intent,
+            at=clock.now_iso(),
+        )
         return out.say("faq.none")
     return out

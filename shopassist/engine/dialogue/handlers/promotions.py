@@ -6,70 +6,61 @@ import re
 from typing import Any
 
 from shopassist.engine.dialogue import clock
-from shopassist.engine.dialogue import formatting as fmt
 from shopassist.engine.dialogue.context import FlowContext, handler
-from shopassist.engine.dialogue.handlers.base import (
-    _policy,
-)
 from shopassist.engine.dialogue.outcome import Outcome
+from shopassist.engine.dialogue.policy_facts import policy_value, say_unknown, shop_policy
 from shopassist.engine.dialogue.templates import render
-from shopassist.kb.orders import get_policy
 
 
 def named_promo_codes(db: Any, text: str) -> list[str]:
     """Promotion codes from policy that the message names ("is CYBER20 still valid?")."""
-    promos = get_policy(db, "promotions", []) or []
+    promos = shop_policy(db).get("promotions") or []
     upper = text.upper()
     return [
-        str(p["code"])
+        p.code
         for p in promos
-        if isinstance(p, dict)
-        and p.get("code")
-        and re.search(rf"(?<![A-Z0-9]){re.escape(str(p['code']).upper())}(?![A-Z0-9])", upper)
+        if re.search(rf"(?<![A-Z0-9]){re.escape(p.code.upper())}(?![A-Z0-9])", upper)
     ]
 
 
 @handler("act", "promotions")
 def promotions(ctx: FlowContext, out: Outcome) -> Outcome:
-    promos = _policy(ctx, out, "promotions", [])
-    # The dialogue clock: a frozen run (evaluation, tests) sees the same live promotions.
-    today = clock.today().isoformat()
-    live = [p for p in promos if str(p.get("valid_until", "9999")) >= today]
     out.action = "promotions.listed"
+    promos = policy_value(ctx, out, "promotions")
+    if not promos:
+        return say_unknown(ctx, out, "promotions")
+    sid = "policy:promotions"
+    # The dialogue clock: a frozen run (evaluation, tests) sees the same live promotions.
+    today = clock.today()
+    live = [p for p in promos if p.valid_until is None or p.valid_until >= today]
     named = set(named_promo_codes(ctx.db, ctx.text))
     for p in promos:
-        if p["code"] in named and p not in live:
+        if p.code in named and p not in live:
             out.say(
                 "promo.expired",
-                code=out.fact(f"promo.{p['code']}.code", p["code"], "policy:promotions"),
-                valid_until=out.fact(
-                    f"promo.{p['code']}.valid_until", p.get("valid_until", ""), "policy:promotions"
-                ),
+                code=out.fact(f"promo.{p.code}.code", p.code, sid),
+                valid_until=out.fact(f"promo.{p.code}.valid_until", str(p.valid_until), sid),
             )
     # "CYBER20能用在耳机上吗" asks about that code: show it alone when it is live.
-    live = [p for p in live if p["code"] in named] or live
+    live = [p for p in live if p.code in named] or live
     if not live:
         return out.say("promo.none")
     lines = []
     for p in live:
-        code = out.fact(f"promo.{p['code']}.code", p["code"], "policy:promotions")
-        desc = out.fact(
-            f"promo.{p['code']}.description",
-            fmt.localised(p, "description", ctx.language),
-            "policy:promotions",
-            required=False,
-        )
-        until = out.fact(
-            f"promo.{p['code']}.valid_until",
-            p.get("valid_until", ""),
-            "policy:promotions",
-            required=False,
-        )
-        lines.append(
-            render(
-                "promo.line",
-                ctx.language,
-                {"code": code, "description": desc, "valid_until": until},
+        values = {"code": out.fact(f"promo.{p.code}.code", p.code, sid)}
+        key = "promo.line_code"
+        if p.description is not None:
+            values["description"] = out.fact(
+                f"promo.{p.code}.description",
+                p.description.text(ctx.language),
+                sid,
+                required=False,
             )
-        )
+            key = "promo.line_described"
+        if p.valid_until is not None:
+            values["valid_until"] = out.fact(
+                f"promo.{p.code}.valid_until", str(p.valid_until), sid, required=False
+            )
+            key = "promo.line" if p.description is not None else "promo.line_until"
+        lines.append(render(key, ctx.language, values))
     return out.say("promo.list", promotions="\n" + "\n".join(lines))

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from shopassist.engine.dialogue import formatting as fmt
 from shopassist.engine.dialogue.context import FlowContext, handler
-from shopassist.engine.dialogue.handlers.base import (
-    _policy,
-)
 from shopassist.engine.dialogue.handoff import build_handoff_summary
 from shopassist.engine.dialogue.outcome import Outcome
+from shopassist.engine.dialogue.policy_facts import policy_fact, say_unknown, tier_benefit
 from shopassist.engine.privacy import mask_pii
 from shopassist.kb import conversations
 
@@ -17,7 +14,6 @@ from shopassist.kb import conversations
 
 @handler("act", "complaint")
 def complaint(ctx: FlowContext, out: Outcome) -> Outcome:
-    support = _policy(ctx, out, "support", {})
     order_id = None
     if ctx.access.status == "granted" and ctx.access.order:
         order_id = ctx.access.order["id"]
@@ -31,20 +27,20 @@ def complaint(ctx: FlowContext, out: Outcome) -> Outcome:
     )
     out.action = "complaint.recorded"
     out.guidance.append("Apologise sincerely first.")
-    return out.say(
-        "complaint.ack",
-        ticket_id=out.fact("ticket.id", ticket, f"ticket:{ticket}"),
-        reply_days=out.fact(
-            "support.complaint_reply_business_days",
-            support.get("complaint_reply_business_days", 2),
-            "policy:support",
-        ),
+    ticket_id = out.fact("ticket.id", ticket, f"ticket:{ticket}")
+    days = policy_fact(
+        ctx,
+        out,
+        "contact.complaint_reply_business_days",
+        fact_key="support.complaint_reply_business_days",
     )
+    if days is None:
+        return out.say("complaint.ack_no_days", ticket_id=ticket_id)
+    return out.say("complaint.ack", ticket_id=ticket_id, reply_days=days)
 
 
 @handler("act", "handoff")
 def handoff(ctx: FlowContext, out: Outcome) -> Outcome:
-    support = _policy(ctx, out, "support", {})
     ctx.state.handoff = True
     out.handoff = True
     out.action = "handoff"
@@ -58,22 +54,30 @@ def handoff(ctx: FlowContext, out: Outcome) -> Outcome:
         kind="handoff",
         summary=summary,
     )
-    out.say(
-        "handoff.done",
-        hours=out.fact(
-            "support.hours",
-            fmt.localised(support, "hours", ctx.language),
-            "policy:support",
-            required=False,
-        ),
-    )
+    hours = policy_fact(ctx, out, "contact.hours", fact_key="support.hours", required=False)
+    if hours is None:
+        out.say("handoff.done_no_hours")
+    else:
+        out.say("handoff.done", hours=hours)
     if ctx.intent == "contact_customer_service":
-        phone = (
-            support.get("vip_phone") if ctx.state.customer_tier == "vip" else support.get("phone")
-        )
-        out.say(
-            "handoff.contact",
-            email=out.fact("support.email", support.get("email", ""), "policy:support"),
-            phone=out.fact("support.phone", phone or "", "policy:support"),
-        )
+        email = policy_fact(ctx, out, "contact.email", fact_key="support.email")
+        phone = None
+        if tier_benefit(ctx, out, "phone") is not None:
+            phone = policy_fact(
+                ctx, out, f"tiers.{ctx.state.customer_tier}.phone", fact_key="support.phone"
+            )
+        phone = phone or policy_fact(ctx, out, "contact.phone", fact_key="support.phone")
+        if email and phone:
+            out.say("handoff.contact", email=email, phone=phone)
+        elif email or phone:
+            out.say(
+                "handoff.contact_email" if email else "handoff.contact_phone",
+                email=email,
+                phone=phone,
+            )
+    if hours is None and ctx.intent == "contact_customer_service":
+        # "What are your opening hours?": the shop has not said; the person now joining can.
+        say_unknown(ctx, out, "contact.hours")
+        out.parts = [p for p in out.parts if p.template != "policy.unknown"]
+        out.resolved = False
     return out
