@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from shopassist.kb.importers.columns import Columns
+from shopassist.kb.importers.woocommerce import english_woocommerce_header
 
 CatalogFormat = Literal["shopify", "woocommerce", "generic"]
 CATALOG_FORMATS: tuple[CatalogFormat, ...] = ("shopify", "woocommerce", "generic")
@@ -16,6 +17,8 @@ def detect_catalog_format(header: list[str]) -> CatalogFormat:
     if "Handle" in columns and ("Variant Price" in columns or "Variant SKU" in columns):
         return "shopify"
     woo_markers = ("Regular price", "Parent", "Attribute 1 name", "In stock?")
+    # WooCommerce writes its headers in the shop's admin language ("Tipo", "Nome", "Preço").
+    columns = Columns(english_woocommerce_header(header)[0])
     if "Type" in columns and "Name" in columns and any(m in columns for m in woo_markers):
         return "woocommerce"
     return "generic"

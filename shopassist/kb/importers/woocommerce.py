@@ -8,11 +8,14 @@ until the end of the file (the only rows held in memory).
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from shopassist.kb.importers.cleaning import slugify, split_list
-from shopassist.kb.importers.columns import Columns
+from shopassist.kb.importers.columns import Columns, header_key
 from shopassist.kb.importers.rows import (
     ProductFields,
     ProductGroup,
@@ -25,6 +28,7 @@ from shopassist.kb.importers.rows import (
 )
 from shopassist.kb.importers.source import CsvSource, Row
 
+HEADERS_FILE = Path(__file__).parent / "data" / "woocommerce_headers.toml"
 _PRODUCT_KINDS = {"simple", "variable", "grouped", "external"}
 _FALSE = {"0", "no", "false", "outofstock", "out of stock"}
 
@@ -36,8 +40,50 @@ class _Parent:
     attribute_names: list[str]
 
 
+@lru_cache(maxsize=1)
+def header_translations() -> dict[str, list[tuple[re.Pattern[str], str]]]:
+    """``data/woocommerce_headers.toml``: per locale, (translated header pattern, English
+    template); "%d" in both is the attribute number."""
+    with HEADERS_FILE.open("rb") as fh:
+        data = tomllib.load(fh)
+    out: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+    for locale, entry in data.get("locales", {}).items():
+        pairs = []
+        for english, translated in entry.get("headers", {}).items():
+            body = re.escape(header_key(str(translated))).replace("%d", r"(\d+)")
+            pairs.append((re.compile(rf"^{body}$"), str(english)))
+        out[locale] = pairs
+    return out
+
+
+def english_woocommerce_header(header: list[str]) -> tuple[list[str], str | None]:
+    """A localised WooCommerce export header in English, and the locale it was written in.
+
+    The locale is the one whose translations rename the most columns; a header that no
+    locale renames (an English export, or not WooCommerce at all) comes back unchanged.
+    """
+    best: tuple[int, list[str], str | None] = (0, list(header), None)
+    keys = [header_key(h) for h in header]
+    for locale, pairs in header_translations().items():
+        renamed, changed = [], 0
+        for original, key in zip(header, keys, strict=True):
+            english = original
+            for pattern, template in pairs:
+                m = pattern.match(key)
+                if m:
+                    english = template.replace("%d", m.group(1)) if m.groups() else template
+                    break
+            changed += header_key(english) != key
+            renamed.append(english)
+        if changed > best[0]:
+            best = (changed, renamed, locale)
+    return best[1], best[2]
+
+
 def read_woocommerce(source: CsvSource) -> Iterator[ProductGroup | Rejection]:
-    cols = Columns(source.header)
+    english, _locale = english_woocommerce_header(source.header)
+    cols = Columns(english)
+    cols.header = list(source.header)  # errors name the column as the file spells it
     cols.require(["Type", "Name"], "WooCommerce product export")
     if "Regular price" not in cols and "Sale price" not in cols:
         cols.require(["Regular price"], "WooCommerce product export")

@@ -1,0 +1,74 @@
+"""WooCommerce exports written in the shop's admin language import like English ones.
+
+The header translations are WooCommerce's own (data/woocommerce_headers.toml names the
+translation file each came from); these tests check the mechanism and the data file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from shopassist.kb.importers.catalog import import_catalog
+from shopassist.kb.importers.detect import detect_catalog_format
+from shopassist.kb.importers.woocommerce import HEADERS_FILE, english_woocommerce_header
+
+FIXTURES = Path(__file__).parent / "fixtures" / "import"
+
+
+def test_pt_br_export_imports(db):
+    report = import_catalog(db, FIXTURES / "woocommerce_pt_BR.csv")
+    assert report.format == "woocommerce" and report.committed and not report.errors
+    rows = db.execute(
+        "select p.title, v.sku, v.price_cents, v.compare_at_cents, v.stock, c.path "
+        "from variants v join products p on p.id = v.product_id "
+        "left join categories c on c.id = p.category_id order by v.sku"
+    ).fetchall()
+    assert rows == [
+        ("Caneca Azul", "MUG-BLUE", 2000, None, 12, "Cozinha > Canecas"),
+        ("Camiseta Básica", "TEE-M", 2500, 3000, 0, "Roupas > Camisetas"),  # on sale
+        ("Camiseta Básica", "TEE-P", 3000, None, 5, "Roupas > Camisetas"),
+    ]
+    # Variations keep their attribute ("Nome do atributo 1" / "Valores do atributo 1").
+    options = db.execute("select options from variants where sku = 'TEE-M'").fetchone()[0]
+    assert "Tamanho" in options
+
+
+def test_detects_a_localised_header():
+    header = ["ID", "Tipo", "SKU", "Nome", "Publicado", "Em estoque?", "Estoque", "Preço"]
+    assert detect_catalog_format(header) == "woocommerce"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected", "locale"),
+    [
+        (["Tipo", "Nome", "Preço", "Nome do atributo 2"],
+         ["Type", "Name", "Regular price", "Attribute 2 name"], "pt_BR"),
+        (["Type", "Name", "Regular price"], ["Type", "Name", "Regular price"], None),
+        (["title", "price"], ["title", "price"], None),
+    ],
+)  # fmt: skip
+def test_header_translation(header, expected, locale):
+    assert english_woocommerce_header(header) == (expected, locale)
+
+
+def test_errors_name_the_column_as_the_file_spells_it(db, tmp_path):
+    path = tmp_path / "produtos.csv"
+    path.write_text("Tipo,Nome,Preço\nsimple,Caneca,abc\n", encoding="utf-8")
+    report = import_catalog(db, path)
+    assert not report.committed
+    assert [e.column for e in report.errors] == ["Preço"]
+
+
+def test_every_locale_names_its_source_and_maps_the_required_columns():
+    with HEADERS_FILE.open("rb") as fh:
+        data = tomllib.load(fh)
+    for locale, entry in data["locales"].items():
+        assert "woocommerce" in entry["source"].lower(), locale
+        headers = entry["headers"]
+        assert {"Type", "Name", "Regular price"} <= set(headers), locale
+        # Two English columns must never share one translation within a locale.
+        translated = [t.lower() for t in headers.values()]
+        assert len(translated) == len(set(translated)), locale
