@@ -205,6 +205,7 @@ class ChatServer:
         body: dict[str, Any] = {
             "session": result.session_id,
             "turn": result.turn_index,
+            "text": result.text,  # the message as understood: controls and escapes removed
             "reply": None if turn.held else result.reply,
             "handoff": result.handoff,
             "pending": turn.held,  # a person answers (review mode, or after a hand-off)

@@ -30,6 +30,11 @@
   let sending = null;        // the promise of the message in flight
   let polling = false;
 
+  // C0/C1 controls (terminal escapes, bells) have no business on a page; the server strips
+  // whole escape sequences from what it stores, this is the page's own guard.
+  const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+  const clean = (text) => String(text).replace(CONTROLS, "");
+
   function addMessage(author, text, id) {
     if (id != null) {
       if (shown.has(id)) return null;
@@ -42,7 +47,7 @@
     who.textContent = labels[author] || author;
     const body = document.createElement("p");
     body.className = "body";
-    body.textContent = text;
+    body.textContent = clean(text);
     item.append(who, body);
     log.append(item);
     log.scrollTop = log.scrollHeight;
@@ -60,7 +65,7 @@
 
   // Server-sent events over fetch (EventSource cannot POST): "token" chunks of verified
   // text, then "done" with the stored reply, or "error".
-  async function sendStreaming(text) {
+  async function sendStreaming(text, mine) {
     const response = await fetch(api("api/messages/stream"), {
       method: "POST",
       headers: { "Content-Type": "application/json" },
@@ -95,10 +100,10 @@
             bubble = addMessage("bot", "", null);
             bubble.classList.add("streaming");
           }
-          bubble.querySelector(".body").textContent += payload.text;
+          bubble.querySelector(".body").textContent += clean(payload.text);
           log.scrollTop = log.scrollHeight;
         } else if (event === "done") {
-          finishReply(payload, bubble);
+          finishReply(payload, bubble, mine);
           return;
         } else if (event === "error") {
           if (bubble) bubble.remove();
@@ -110,12 +115,14 @@
     throw new Error("the connection closed before the reply was complete");
   }
 
-  function finishReply(payload, bubble) {
+  function finishReply(payload, bubble, mine) {
     if (payload.events && payload.events.customer != null) shown.add(payload.events.customer);
+    // Show the message as the server understood it (escape sequences removed).
+    if (mine && payload.text) mine.querySelector(".body").textContent = clean(payload.text);
     if (payload.reply != null) {
       if (!bubble) bubble = addMessage("bot", "", null);
       bubble.classList.remove("streaming");
-      bubble.querySelector(".body").textContent = payload.reply;  // the stored reply wins
+      bubble.querySelector(".body").textContent = clean(payload.reply);  // the stored reply wins
       if (payload.events.reply != null) shown.add(payload.events.reply);
     } else if (bubble) {
       bubble.remove();
@@ -158,7 +165,7 @@
     input.value = "";
     button.disabled = true;
     button.textContent = words.sending;
-    sending = sendStreaming(text);
+    sending = sendStreaming(text, mine);
     try {
       await sending;
     } catch (e) {
