@@ -9,8 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from shopassist.engine.dialogue import clock
+from shopassist.engine.dialogue import formatting as fmt
 from shopassist.engine.dialogue.context import FlowContext, handler, order_source
 from shopassist.engine.dialogue.flows import load_flows
+from shopassist.engine.dialogue.item_lines import (
+    lines_text,
+    refund_base_cents,
+    selected_lines,
+    selected_return_items,
+)
 from shopassist.engine.dialogue.outcome import Outcome
 from shopassist.engine.dialogue.policy_facts import (
     policy_fact,
@@ -22,9 +30,6 @@ from shopassist.engine.dialogue.templates import render
 from shopassist.engine.privacy import mask_pii
 from shopassist.engine.turn_result import Source
 from shopassist.kb import conversations, customers, orders
-
-from shopassist.engine.dialogue import clock
-from shopassist.engine.dialogue import formatting as fmt
 
 # --- shared pieces ------------------------------------------------------------------------
 
@@ -458,7 +463,8 @@ def _item_title(ctx: FlowContext, item: dict[str, Any]) -> str:
 def refund_confirm(ctx: FlowContext, out: Outcome) -> Outcome:
     order = ctx.order
     values = order_basics(ctx, out)
-    titles = fmt.list_join([_item_title(ctx, i) for i in order.get("items") or []], ctx.language)
+    # Only the lines the customer chose (item_actions.resolve_return_items), with quantities.
+    titles = lines_text(ctx, selected_lines(ctx))
     items = (
         out.fact("order.items", titles, f"order:{order['number']}")
         if titles
@@ -488,7 +494,8 @@ def refund_act(ctx: FlowContext, out: Outcome) -> Outcome:
     free = _free_return(ctx, out)
     label_fee = None if free else policy_value(ctx, out, "returns.return_shipping_fee")
     fee = 0 if label_fee is None else int(label_fee * 100)
-    refund = max(0, int(order["total_cents"]) - fee)
+    lines = selected_lines(ctx)
+    refund = max(0, refund_base_cents(ctx, lines) - fee)
     rma_format = policy_value(ctx, out, "returns.rma_format")
     rma = (
         orders.next_rma(ctx.db, order["number"], rma_format)
@@ -500,7 +507,7 @@ def refund_act(ctx: FlowContext, out: Outcome) -> Outcome:
         order_id=order["id"],
         rma=rma,
         reason=mask_pii(str(ctx.state.slots.get("reason", ""))),
-        items=_return_items(order),
+        items=selected_return_items(lines),
         refund_cents=refund,
         refund_method="original_payment_method",
         free_return_shipping=free,

@@ -27,6 +27,7 @@ from shopassist.engine.dialogue.context import (  # noqa: F401 - re-exported for
 )
 from shopassist.engine.dialogue.outcome import Outcome
 from shopassist.engine.dialogue.state import PendingConfirmation
+from shopassist.engine.privacy import mask_pii
 
 DATA = Path(__file__).parent / "data" / "flows.toml"
 
@@ -124,9 +125,24 @@ def run_flow(spec: FlowSpec, ctx: FlowContext, *, confirmed: bool = False) -> Ou
     """Walk the flow's steps; returns what to say this turn (the state is updated in place)."""
     state = ctx.state
     name = spec.handler or spec.name
+    if any(s.startswith("resolve:") for s in spec.steps) and "request" not in state.slots:
+        # The message that started the task, for resolvers ("return the headphones" before
+        # the order number was known).
+        state.slots["request"] = mask_pii(ctx.text)[:300]
     for step in spec.steps:
         kind, _, arg = step.partition(":")
-        if kind == "collect":
+        if kind == "resolve":
+            # resolve:<slot> - the handler registered as check "<flow>:<slot>" reads the slot
+            # (or the request) into structured slots; when it cannot, what it says asks for
+            # the slot again.
+            resolver = CHECKS.get(f"{name}:{arg}")
+            ask = resolver(ctx, Outcome(use_llm=False)) if resolver else None
+            if ask is not None:
+                state.slots.pop(arg, None)
+                state.step = f"collect:{arg}"
+                state.pending = None
+                return ask
+        elif kind == "collect":
             if state.slots.get(arg) in (None, ""):
                 state.step = step
                 out = Outcome(use_llm=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from shopassist.engine.dialogue import actions
+from shopassist.engine.dialogue import actions, item_actions
 from shopassist.engine.dialogue.context import VALUE_PROVIDERS
 from shopassist.engine.dialogue.handlers import (
     policies,
@@ -22,6 +22,7 @@ from shopassist.engine.dialogue.handlers import (
 
 HANDLER_MODULES: tuple[ModuleType, ...] = (
     actions,  # order tasks: track, cancel, refund, address, invoice, ...
+    item_actions,  # after actions: which lines a return covers, addresses in fields
     products,
     promotions,
     policies,

@@ -1,0 +1,166 @@
+"""Item-level order actions end to end through `shopassist converse --jsonl --no-llm`, with
+the database effect checked (issue 8, items 5 and 6)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from typer.testing import CliRunner
+
+from shopassist.cli import app
+from shopassist.engine.dialogue.order_items import match_lines, split_target
+from shopassist.kb.order_actions import OrderActionError, change_line_variant, order_lines
+
+runner = CliRunner()
+
+
+def converse(db: Path, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    stdin = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines) + "\n"
+    result = runner.invoke(app, ["converse", "--jsonl", "--no-llm", "--db", str(db)], input=stdin)
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+
+
+def _order_id(db: sqlite_utils.Database, number: str) -> int:
+    return int(db.execute("select id from orders where number = ?", [number]).fetchone()[0])
+
+
+def test_a_return_covers_only_the_named_item(demo_db_path: Path) -> None:
+    out = converse(
+        demo_db_path,
+        [
+            {
+                "session": "r",
+                "customer": 9,
+                "text": "I want to return just the hair dryer from order 10053",
+            },
+            {"session": "r", "text": "it's too loud"},
+            {"session": "r", "text": "yes"},
+        ],
+    )
+    assert "Hair Dryer" in out[1]["reply"] and "Smart Bulb" not in out[1]["reply"]
+    assert out[2]["action"] == "return.created"
+    db = sqlite_utils.Database(demo_db_path)
+    items, refund = db.execute(
+        "select items, refund_cents from returns where rma = 'RMA-10053-1'"
+    ).fetchone()
+    assert [i["sku"] for i in json.loads(items)] == ["SLK-DRY-ROS"]
+    # The dryer's share of what was paid, less the label fee - not the whole order.
+    assert 0 < refund < 21769
+
+
+def test_a_return_of_a_multi_item_order_asks_which_items(demo_db_path: Path) -> None:
+    out = converse(
+        demo_db_path,
+        [
+            {"session": "w", "customer": 15, "text": "I'd like to return order 10038"},
+            {"session": "w", "text": "the yoga mat"},
+            {"session": "w", "text": "it's too thin"},
+            {"session": "w", "text": "yes"},
+        ],
+    )
+    assert out[0]["action"] == "items.asked"
+    assert "Vela Watch" in out[0]["reply"] and "Yoga Mat" in out[0]["reply"]
+    assert out[3]["action"] == "return.created"
+    db = sqlite_utils.Database(demo_db_path)
+    (items,) = db.execute("select items from returns where rma = 'RMA-10038-1'").fetchone()
+    assert [i["sku"] for i in json.loads(items)] == ["IFM-YGM-SGE"]
+
+
+def test_a_new_address_typed_in_chat_is_stored_in_fields(demo_db_path: Path) -> None:
+    out = converse(
+        demo_db_path,
+        [
+            {"session": "a", "customer": 18, "text": "change the shipping address on order 10110"},
+            {"session": "a", "text": "The new address is 445 Maple Drive, Springfield"},
+            {"session": "a", "text": "445 Maple Drive, Springfield, IL 62704"},
+            {"session": "a", "text": "yes"},
+        ],
+    )
+    assert out[1]["action"] == "address.incomplete" and "postcode" in out[1]["reply"]
+    assert "street: 445 Maple Drive" in out[2]["reply"]
+    assert out[3]["action"] == "order.address_changed"
+    db = sqlite_utils.Database(demo_db_path)
+    stored = json.loads(
+        db.execute("select shipping_address from orders where number = '10110'").fetchone()[0]
+    )
+    assert stored == {
+        "name": "Charlotte Wright",
+        "line1": "445 Maple Drive",
+        "city": "Springfield",
+        "region": "IL",
+        "postal_code": "62704",
+        "country": "US",
+    }
+
+
+def test_a_chinese_address_is_stored_in_fields(demo_db_path: Path) -> None:
+    out = converse(
+        demo_db_path,
+        [
+            {"session": "z", "customer": 3, "text": "我想修改订单10113的收货地址"},
+            {"session": "z", "text": "广东省深圳市南山区科技园南路88号 518057"},
+            {"session": "z", "text": "是的"},
+        ],
+    )
+    assert out[2]["action"] == "order.address_changed"
+    db = sqlite_utils.Database(demo_db_path)
+    stored = json.loads(
+        db.execute("select shipping_address from orders where number = '10113'").fetchone()[0]
+    )
+    assert (stored["region"], stored["city"], stored["postal_code"]) == (
+        "广东省",
+        "深圳市",
+        "518057",
+    )
+    assert stored["line1"] == "南山区科技园南路88号"
+
+
+def test_items_are_named_as_customers_name_them(demo_db: sqlite_utils.Database) -> None:
+    lines = order_lines(demo_db, _order_id(demo_db, "10108"))
+    picked = match_lines(lines, "退壶铃和头盔").selections
+    assert sorted(s.item["sku"] for s in picked) == ["IFM-KTB-24", "VLC-AER-BLK-M"]
+    lines = order_lines(demo_db, _order_id(demo_db, "10003"))
+    assert [s.item["sku"] for s in match_lines(lines, "the navy shoes").selections] == [
+        "PTW-CNV-NVY-9"
+    ]
+    assert match_lines(lines, "the shoes").ambiguous  # two pairs: colour tells them apart
+    lines = order_lines(demo_db, _order_id(demo_db, "10023"))
+    # A colour the order does not have names nothing on it.
+    assert not match_lines(lines, "the black XL t-shirt").selections
+    assert split_target("change the t-shirt to black XL") == ("change the t-shirt", "black XL")
+
+
+def test_a_variant_change_moves_stock_in_one_transaction(demo_db: sqlite_utils.Database) -> None:
+    oid = _order_id(demo_db, "10114")
+    line = order_lines(demo_db, oid)[0]
+    target = demo_db.execute(
+        "select * from variants where product_id = ? and id != ? and stock = 0",
+        [line["product_id"], line["variant_id"]],
+    ).fetchone()
+    if target is None:  # make one sold out, to check the refusal rolls everything back
+        vid = demo_db.execute(
+            "select id from variants where product_id = ? and id != ?",
+            [line["product_id"], line["variant_id"]],
+        ).fetchone()[0]
+        demo_db.execute("update variants set stock = 0 where id = ?", [vid])
+    else:
+        vid = target[0]
+    variant = dict(
+        demo_db.execute("select * from variants where id = ?", [vid]).fetchone()
+        and next(demo_db.query("select * from variants where id = ?", [vid]))
+    )
+    before = demo_db.execute("select total_cents from orders where id = ?", [oid]).fetchone()
+    try:
+        change_line_variant(demo_db, order_id=oid, line=line, variant=variant, quantity=1)
+    except OrderActionError:
+        pass
+    else:
+        raise AssertionError("a sold-out variant must be refused")
+    assert (
+        demo_db.execute("select total_cents from orders where id = ?", [oid]).fetchone() == before
+    )
+    assert order_lines(demo_db, oid)[0]["variant_id"] == line["variant_id"]
