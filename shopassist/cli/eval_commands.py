@@ -198,7 +198,7 @@ def eval_dialogues(
     """
     from shopassist.engine.dialogue_eval import (
         SuiteError,
-        build_demo_database,
+        build_suite_database,
         load_suite,
         passes,
         report_json,
@@ -217,7 +217,15 @@ def eval_dialogues(
     settings = settings_from(db=db, model=model, llm_url=llm_url, no_llm=no_llm or None)
 
     with tempfile.TemporaryDirectory(prefix="shopassist-eval-demo-") as tmp:
-        template_db = build_demo_database(Path(tmp) / "demo.db") if db is None else db
+        if db is not None:
+            template_db: Path = db
+        else:  # the suite's own shop ([suite.shop]) or the demo shop
+            try:
+                template_db, warnings = build_suite_database(suite, Path(tmp) / "shop.db")
+            except SuiteError as exc:
+                fail(f"cannot build the suite's shop:\n{exc}", code=2)
+            for warning in warnings:
+                typer.echo(f"warning: {warning}", err=True)
         runs: list[tuple[Settings, bool]] = []
         if compare_llm:
             runs = [(settings.model_copy(update={"no_llm": True}), False), (settings, True)]

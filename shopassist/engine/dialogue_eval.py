@@ -40,6 +40,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from shopassist.config import Settings
+from shopassist.engine.nlu.order_numbers import OrderNumberReader
+from shopassist.kb.order_numbers import order_number_shapes
 
 SUITE_FILE = "suite.toml"  # optional suite-wide settings (the frozen clock)
 NO_ACTION = "none"  # `action = "none"`: the turn must take no action (a question was asked)
@@ -114,9 +116,19 @@ class Conversation(_Strict):
     file: str = ""  # filled in by the loader
 
 
+class ShopFiles(_Strict):
+    """``[suite.shop]``: the shop the conversations run against, built from its own exports
+    (paths relative to the suite directory) instead of the demo shop."""
+
+    products: str | None = None  # a catalog export, as for `import-catalog`
+    orders: str | None = None  # an orders export, as for `import-orders`
+    policies: str | None = None  # a policy file, as for `import-policies`
+
+
 class SuiteSettings(_Strict):
     now: datetime | None = None  # the shop's "today" (demo data is fixed around it)
     description: str = ""
+    shop: ShopFiles | None = None
 
 
 class Suite(BaseModel):
@@ -163,6 +175,18 @@ class _File(_Strict):
     conversation: list[Conversation] = Field(default_factory=list)
 
 
+def _shop_file_paths(root: Path) -> set[Path]:
+    """The files ``[suite.shop]`` names (an unreadable suite.toml is reported later)."""
+    try:
+        raw = tomllib.loads((root / SUITE_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return set()
+    shop = (raw.get("suite", raw) or {}).get("shop")
+    if not isinstance(shop, dict):
+        return set()
+    return {(root / str(v)).resolve() for v in shop.values() if isinstance(v, str)}
+
+
 def load_suite(directory: Path | str) -> Suite:
     """Every ``*.toml`` under ``directory`` (sorted); ``suite.toml`` holds suite settings."""
     root = Path(directory)
@@ -172,7 +196,10 @@ def load_suite(directory: Path | str) -> Suite:
     conversations: list[Conversation] = []
     seen: dict[str, str] = {}
     files = sorted(p for p in root.rglob("*.toml") if p.is_file())
+    shop_files = _shop_file_paths(root)  # a [suite.shop] policy file is data, not dialogue
     for path in files:
+        if path.resolve() in shop_files:
+            continue
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except UnicodeDecodeError:
@@ -532,8 +559,17 @@ class DialogueEvaluator:
         kb = open_db(self.template_db)
         try:
             self.understander = Understander.load(db=kb, settings=settings)
+            # The leak check reads order numbers in the shop's own shapes (NW1001, SA-5107),
+            # independently of the understander it is checking.
+            self.order_reader = OrderNumberReader(order_number_shapes(kb))
         finally:
             kb.conn.close()
+
+    def order_numbers_in(self, text: str) -> list[str]:
+        """Order numbers a customer typed: the shop's shapes, and any 5-digit 1xxxx run."""
+        found = [value for value, *_ in self.order_reader.find(text)]
+        found += [n for n in _ORDER_NUMBER.findall(text) if n not in found]
+        return found
 
     def close(self) -> None:
         self._tmp.cleanup()
@@ -611,7 +647,7 @@ class DialogueEvaluator:
                     customer = turn.customer
                 result = assistant.turn(session, turn.user, customer=customer)
                 typed.append(turn.user)
-                for number in _ORDER_NUMBER.findall(turn.user):
+                for number in self.order_numbers_in(turn.user):
                     if number not in mentioned:
                         mentioned.append(number)
                 for number in mentioned:
@@ -687,6 +723,69 @@ def compute_metrics(outcomes: list[ConversationOutcome]) -> Metrics:
     )
 
 
+def build_shop_database(target: Path, suite_dir: Path | str, shop: ShopFiles) -> list[str]:
+    """A fresh database at ``target`` (as ``init --db``) filled by the same imports as
+    ``import-catalog``, ``import-orders`` and ``import-policies``. Returns warnings; a file
+    that is missing or does not import raises SuiteError naming it and its first errors."""
+    from shopassist.kb.db import open_db
+    from shopassist.kb.importers.catalog import import_catalog
+    from shopassist.kb.importers.orders import import_orders
+    from shopassist.kb.importers.source import ImportFileError
+
+    root = Path(suite_dir)
+    warnings: list[str] = []
+    kb = open_db(target)
+    try:
+        steps: list[tuple[str, str | None, Callable[[Any, Path], Any]]] = [
+            ("products", shop.products, import_catalog),
+            ("orders", shop.orders, import_orders),
+        ]
+        for key, rel, importer in steps:
+            if rel is None:
+                continue
+            path = _shop_file(root, key, rel)
+            try:
+                report = importer(kb, path)
+            except ImportFileError as exc:
+                raise SuiteError(f"[suite.shop] {key} = {rel!r}: {exc}") from None
+            if not report.committed:
+                errors = "; ".join(str(e) for e in report.errors[:3])
+                raise SuiteError(f"[suite.shop] {key} = {rel!r} did not import: {errors}")
+        if shop.policies is not None:
+            warnings += _import_shop_policies(kb, _shop_file(root, "policies", shop.policies))
+        kb.conn.execute("pragma wal_checkpoint(truncate)")
+    finally:
+        kb.conn.close()
+    return warnings
+
+
+def _shop_file(root: Path, key: str, rel: str) -> Path:
+    path = root / rel
+    if not path.is_file():
+        raise SuiteError(f"[suite.shop] {key} = {rel!r}: no such file {path}")
+    return path
+
+
+def _import_shop_policies(kb: Any, path: Path) -> list[str]:
+    """``kb.policies.import_policies`` when this build has it; otherwise a warning."""
+    try:
+        from shopassist.kb.policies import import_policies
+    except ImportError:
+        return [f"{path}: policies not loaded (this build has no shopassist.kb.policies)"]
+    try:
+        import_policies(kb, path)
+    except Exception as exc:  # the policy module's own error type, whatever it is named
+        raise SuiteError(f"[suite.shop] policies = {path.name!r}: {exc}") from None
+    return []
+
+
+def build_suite_database(suite: Suite, target: Path) -> tuple[Path, list[str]]:
+    """The suite's shop when ``[suite.shop]`` names one, else the demo shop."""
+    if suite.settings.shop is not None:
+        return target, build_shop_database(target, suite.directory, suite.settings.shop)
+    return build_demo_database(target), []
+
+
 def build_demo_database(target: Path) -> Path:
     """A demo-shop database at ``target``: what the bundled suite is written against."""
     from shopassist.kb.db import open_db
@@ -730,6 +829,8 @@ __all__ = [
     "Suite",
     "SuiteError",
     "build_demo_database",
+    "build_shop_database",
+    "build_suite_database",
     "check_turn",
     "compute_metrics",
     "find_leaks",
