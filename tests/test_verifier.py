@@ -146,8 +146,15 @@ def test_unsupported_fact_fails_in_chinese(extra: str) -> None:
 
 def test_allowed_values_and_customer_name_are_support() -> None:
     plan = track_plan(allowed_values=["10099"], customer_name="Anna Li")
+    plan.template_reply = "Hi Anna Li! " + plan.template_reply
     text = "Hi Anna Li! " + GOOD_EN + " Order 10099 is a separate order."
     assert verify_reply(text, plan).ok
+
+
+def test_customer_name_only_where_the_template_uses_it() -> None:
+    plan = track_plan(customer_name="Anna Li")
+    report = verify_reply("Hi Anna Li! " + GOOD_EN, plan)
+    assert report.failed_rules == ["customer_name"]
 
 
 def test_product_name_in_facts_is_supported_but_other_catalog_names_are_not() -> None:
@@ -161,7 +168,9 @@ def test_product_name_in_facts_is_supported_but_other_catalog_names_are_not() ->
         template_reply="The Aurora Wool Sweater costs $49.99.",
     )
     assert verify_reply("Our lovely Aurora Wool Sweater is just $49.99!", plan).ok
-    assert verify_reply("The Aurora Wool Sweater is only $49.99. Great value.", plan).ok
+    assert verify_reply("The Aurora Wool Sweater is only $49.99. Want one?", plan).ok
+    praise = verify_reply("The Aurora Wool Sweater is only $49.99. Great value.", plan)
+    assert praise.failed_rules == ["invented_qualities"]
     bad = verify_reply("The Aurora Wool Sweater costs $49.99, like the Borealis Scarf.", plan)
     assert "unsupported_facts" in bad.failed_rules
 

@@ -170,7 +170,9 @@ class _SentenceGate:
         if not sentence.strip():
             self.forwarded.append(sentence)
             return True
-        report = self.verifier.check_sentence(sentence)
+        # The text shown so far is context: "It costs $89.99." is about the product the
+        # previous sentence named.
+        report = self.verifier.check_sentence(sentence, context=self.text)
         if not report.ok:
             self.failure = report
             self.failure_reason = "; ".join(report.reasons)

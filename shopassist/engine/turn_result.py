@@ -34,6 +34,10 @@ class Fact(BaseModel):
     value: str  # as it must appear to the customer: "$49.99", "10023", "2026-12-03"
     source_id: str
     required: bool = True
+    # What the fact is about ("product:42", "order:10023"), so the verifier can check a
+    # value is said of the right thing. None: derived from the key or source id
+    # (engine/relations.py).
+    subject: str | None = None
 
 
 ProvenanceKind = Literal["template", "llm", "llm_rejected"]

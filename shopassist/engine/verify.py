@@ -51,6 +51,15 @@ RULE_LENGTH = "length"
 RULE_REPETITION = "repetition"
 RULE_DRAFT = "draft_overlap"
 RULE_NEGATION = "negation"
+RULE_RELATIONS = "relations"
+RULE_UNITS = "units"
+RULE_QUALITIES = "invented_qualities"
+RULE_LABELS = "field_labels"
+RULE_NAME = "customer_name"
+
+# A reply this similar to its template (rapidfuzz ratio, 0-100, on folded text) is a copy:
+# the model added nothing. The eval counts it as a copy, not as an accepted rephrasing.
+COPY_SIMILARITY = 90
 
 # Share of the template's content words (Chinese: character pairs) a rephrase must keep.
 # Without it a reply with no fact-shaped tokens ("Customer: I forgot my password.") would
@@ -103,6 +112,11 @@ def _common_capitalised() -> frozenset[str]:
 @cache
 def _acronyms() -> frozenset[str]:
     return frozenset(_data("common_words.toml")["acronyms"])
+
+
+def common_words() -> frozenset[str]:
+    """Lower-cased words that never name a product (capitalised common words, stopwords)."""
+    return _common_capitalised() | _stopwords()
 
 
 @cache
@@ -234,6 +248,19 @@ def _num_norm(raw: str) -> str | None:
     if value == value.to_integral_value():
         return str(value.to_integral_value())
     return format(value.normalize(), "f")
+
+
+def number_norm(raw: str) -> str | None:
+    """ "1,299.50" -> "1299.5", "49.990" -> "49.99", "45.00" -> "45"; None if not a number."""
+    return _num_norm(raw)
+
+
+def date_spans(text: str) -> list[tuple[int, int]]:
+    """Where dates are written in ``text`` (NFKC), so unit rules do not read "3日" as days."""
+    spans = []
+    for pattern in (_DATE_ISO, _DATE_ZH, _DATE_MONTH_DAY, _DATE_DAY_MONTH, _DATE_SLASH, _TIME):
+        spans += [(m.start(), m.end()) for m in pattern.finditer(text)]
+    return spans
 
 
 def _year(raw: str | None) -> int | None:
@@ -509,7 +536,12 @@ def _support_texts(plan: ReplyPlan) -> list[str]:
 
 
 def _build_support(plan: ReplyPlan) -> _Support:
-    texts = _support_texts(plan)
+    return support_from_texts(_support_texts(plan))
+
+
+def support_from_texts(texts: list[str]) -> _Support:
+    """Everything ``texts`` back: their numbers, dates, codes, URLs and words."""
+    texts = [t for t in texts if t]
     support = _Support(texts=texts, folded=_fold("\n".join(texts)))
     for t in texts:
         support.add_claims(extract_claims(t))
@@ -534,8 +566,39 @@ class Verifier:
     """Precomputes what a plan supports, then checks sentences and whole replies fast."""
 
     def __init__(self, plan: ReplyPlan) -> None:
+        from shopassist.engine.relations import RelationChecker
+
         self.plan = plan
         self.support = _build_support(plan)
+        self.relations = RelationChecker(plan)
+
+    def _relations(self, text: str) -> dict[str, tuple[bool, str]]:
+        """Claims bound to the wrong subject (rule ``relations``) or unit (``units``)."""
+        found = self.relations.check(text)
+        out: dict[str, tuple[bool, str]] = {}
+        for rule in (RULE_RELATIONS, RULE_UNITS):
+            details = [v.detail for v in found if v.rule == rule]
+            out[rule] = (not details, "; ".join(details[:3]))
+        return out
+
+    def _qualities(self, text: str) -> tuple[bool, str]:
+        from shopassist.engine.relations import invented_qualities
+
+        hits = invented_qualities(text, self.plan, self.support.folded)
+        return (not hits, f"qualities the facts do not give: {', '.join(hits[:3])}" if hits else "")
+
+    def _labels(self, text: str) -> tuple[bool, str]:
+        from shopassist.engine.relations import field_labels
+
+        hits = field_labels(text, self.plan, _phrases("field_labels"))
+        return (not hits, f"fact-block labels in the reply: {', '.join(hits[:3])}" if hits else "")
+
+    def _name(self, text: str) -> tuple[bool, str]:
+        from shopassist.engine.relations import unasked_name
+
+        if unasked_name(text, self.plan):
+            return False, "uses the customer's name where the reply does not call for it"
+        return True, ""
 
     # each rule returns (ok, detail)
 
@@ -595,11 +658,13 @@ class Verifier:
         )
 
     def _negation(self, folded: str) -> tuple[bool, str]:
-        draft = _negated(_fold(self.plan.template_reply))
-        reply = _negated(folded)
+        # Counted, not just present: a draft with one "not" must not gain a second one
+        # ("It hasn't shipped; it can't be cancelled" -> "... it can't not ...").
+        draft = _negations(_fold(self.plan.template_reply))
+        reply = _negations(folded)
         if draft == reply:
             return True, ""
-        if draft:
+        if reply < draft:
             return False, "the draft says something is not so; the reply drops the negation"
         return False, "the reply negates something the draft does not"
 
@@ -619,14 +684,24 @@ class Verifier:
             return True, ""
         return False, "missing required facts: " + ", ".join(missing[:5])
 
-    def check_sentence(self, sentence: str) -> VerificationReport:
-        """The streaming gate: could this sentence be shown now without risk?"""
+    def check_sentence(self, sentence: str, context: str = "") -> VerificationReport:
+        """The streaming gate: could this sentence be shown now without risk?
+
+        ``context`` is what was already shown: "It costs $89.99." is about the product the
+        previous sentence named, so relations are checked on the text so far.
+        """
         folded = _fold(sentence)
         claims = extract_claims(sentence)
+        relations = self._relations(context + sentence)
         results = [
             (RULE_UNSUPPORTED, self._unsupported(claims)),
+            (RULE_RELATIONS, relations[RULE_RELATIONS]),
+            (RULE_UNITS, relations[RULE_UNITS]),
             (RULE_BOILERPLATE, self._boilerplate(folded)),
             (RULE_ARTIFACTS, self._artifacts(folded)),
+            (RULE_LABELS, self._labels(sentence)),
+            (RULE_QUALITIES, self._qualities(sentence)),
+            (RULE_NAME, self._name(sentence)),
             (RULE_PROMISES, self._promises(folded)),
             (RULE_LANGUAGE, self._language(sentence, lenient=True)),
         ]
@@ -645,10 +720,16 @@ class Verifier:
             length = (False, f"{len(sentences)} sentences, limit {MAX_SENTENCES}")
         else:
             length = (True, "")
+        relations = self._relations(text)
         results = [
             (RULE_LENGTH, length),
             (RULE_UNSUPPORTED, self._unsupported(claims)),
+            (RULE_RELATIONS, relations[RULE_RELATIONS]),
+            (RULE_UNITS, relations[RULE_UNITS]),
             (RULE_REQUIRED, self._required(text, claims)),
+            (RULE_LABELS, self._labels(text)),
+            (RULE_QUALITIES, self._qualities(text)),
+            (RULE_NAME, self._name(text)),
             (RULE_BOILERPLATE, self._boilerplate(folded)),
             (RULE_ARTIFACTS, self._artifacts(folded)),
             (RULE_PROMISES, self._promises(folded)),
@@ -694,8 +775,8 @@ def _negation_pattern() -> re.Pattern[str]:
     return re.compile(rf"(?<![a-z'])(?:{en})(?![a-z'])|{zh}|n't(?![a-z])")
 
 
-def _negated(folded: str) -> bool:
-    return bool(_negation_pattern().search(folded))
+def _negations(folded: str) -> int:
+    return len(_negation_pattern().findall(folded))
 
 
 def _content_units(folded: str) -> set[str]:
@@ -722,6 +803,14 @@ def _report(results: list[tuple[str, tuple[bool, str]]]) -> VerificationReport:
     checks = [{"rule": rule, "ok": ok, "detail": detail} for rule, (ok, detail) in results]
     reasons = [f"{c['rule']}: {c['detail']}" for c in checks if not c["ok"]]
     return VerificationReport(ok=not reasons, reasons=reasons, checks=checks)
+
+
+def is_template_copy(reply: str, template: str) -> bool:
+    """A verbatim or near-verbatim copy of the template (after a stripped label)."""
+    a, b = _fold(reply).strip(), _fold(template).strip()
+    if not a or not b:
+        return False
+    return a == b or fuzz.ratio(a, b) >= COPY_SIMILARITY
 
 
 def verify_reply(text: str, plan: ReplyPlan) -> VerificationReport:
