@@ -165,3 +165,35 @@ def test_understander_learns_the_shapes_from_the_database(db, tmp_path):
     assert [(e.value, e.text) for e in result.entities if e.type == "order_number"] == [
         ("SA-5102", "sa 5102")
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "slot"),
+    [
+        ("my zip is 98195, where is my order?", None),
+        ("Seattle, WA 98195 - where is my order?", None),
+        ("身份证11010519491231002X，我的订单到哪了", None),
+        ("invoice INV-2026-10001, where is my order?", None),
+        ("any update on sa 5102?", "SA-5102"),
+        ("订单sa5103还没发货吗", "SA-5103"),
+    ],
+)
+def test_dialogue_takes_only_order_numbers_from_a_request(tmp_path, text, slot):
+    """End to end (`ask --json` on a shop built from a WooCommerce orders export): the
+    dialogue's own bare-number fallback respects the same not-an-order rules."""
+    import json
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from shopassist.cli import app
+
+    runner = CliRunner()
+    db = tmp_path / "shop.db"
+    orders = Path(__file__).parent / "fixtures" / "import" / "woocommerce_orders.csv"
+    assert runner.invoke(app, ["init", "--db", str(db)]).exit_code == 0
+    assert runner.invoke(app, ["import-orders", str(orders), "--db", str(db)]).exit_code == 0
+    result = runner.invoke(app, ["ask", text, "--db", str(db), "--no-llm", "--json"])
+    assert result.exit_code == 0, result.output
+    turn = json.loads(result.output)
+    assert turn["state"]["slots"].get("order_number") == slot

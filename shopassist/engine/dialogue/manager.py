@@ -30,6 +30,7 @@ from shopassist.engine.dialogue.lexicon import lexicon, looks_like_injection, ma
 from shopassist.engine.dialogue.outcome import Outcome
 from shopassist.engine.dialogue.references import named_product_ids, points_at_one
 from shopassist.engine.dialogue.templates import has_template, render
+from shopassist.engine.nlu.order_numbers import is_not_order_number
 from shopassist.engine.privacy import mask_pii
 from shopassist.kb.orders import normalise_order_number
 
@@ -409,7 +410,7 @@ class DialogueManager:
                 # A bare number when we asked for one, in "no, I meant 10008", or in the
                 # request itself ("any update on 10082?").
                 m = _DIGITS.search(text)
-                number = m.group(1) if m else None
+                number = m.group(1) if m and not is_not_order_number(text, *m.span(1)) else None
             if number and number != slots.get("order_number"):
                 changed = changed or slots.get("order_number") is not None
                 slots["order_number"] = number

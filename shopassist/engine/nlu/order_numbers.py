@@ -221,6 +221,21 @@ def compile_shape(parts: list[list[Any]]) -> CompiledShape | None:
     )
 
 
+def is_not_order_number(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is something else than an order number: inside an
+    invoice code, ID number, ZIP code after a state or tracking number, or right after words
+    such as "zip", "phone", "tracking", 邮编 or a street. For callers that read a bare number
+    on their own (a reply to "what is your order number?")."""
+    if any(start < e and s < end for s, e in OrderNumberReader().not_order_spans(text)):
+        return True
+    before = text[max(0, start - 30) : start]
+    return bool(
+        _not_order_before().search(before)
+        or _ADDRESS_BEFORE.search(before)
+        or _INVOICE_CONTEXT.search(before)
+    )
+
+
 class OrderNumberReader:
     """Finds order numbers; ``shapes`` are ``kb.order_numbers.order_number_shapes(db)``."""
 
@@ -249,11 +264,11 @@ class OrderNumberReader:
 
     # -- the stage ----------------------------------------------------------------------
     def find(self, text: str) -> list[Found]:
-        blocked = self._not_order_spans(text)
+        blocked = self.not_order_spans(text)
         found = self._shape_matches(text) + self._digit_matches(text)
         return [f for f in found if not any(f[1] < end and start < f[2] for start, end in blocked)]
 
-    def _not_order_spans(self, text: str) -> list[tuple[int, int]]:
+    def not_order_spans(self, text: str) -> list[tuple[int, int]]:
         spans = []
         for pattern in _exclusion_patterns():
             for m in pattern.finditer(text):
