@@ -19,6 +19,12 @@ from shopassist.engine.dialogue.item_lines import (
     selected_lines,
     selected_return_items,
 )
+from shopassist.engine.dialogue.lifecycle import (
+    refund_from_financial_status,
+    say_window,
+    shipped_on,
+    window_start,
+)
 from shopassist.engine.dialogue.outcome import Outcome
 from shopassist.engine.dialogue.policy_facts import (
     policy_fact,
@@ -97,6 +103,8 @@ def track_order(ctx: FlowContext, out: Outcome) -> Outcome:
             "track.cancelled",
             cancelled_on=out.fact("order.cancelled_at", fmt.day(order.get("cancelled_at")), sid),
         )
+    if shipped_on(ctx, out) is not None:
+        return out  # fulfilled, with no carrier tracking: "shipped on <date>"
     if not shipment or order["status"] in ("pending", "paid"):
         days = policy_fact(ctx, out, "shipping.dispatch_days", fact_key="policy.dispatch_days")
         if days is None:
@@ -384,7 +392,8 @@ def refund_check(ctx: FlowContext, out: Outcome) -> Outcome | None:
     out.action = "return.refused"
     if status in ("pending", "paid"):
         return out.say("refund.not_shipped", **values)
-    if status in ("shipped", "in_transit"):
+    start = window_start(order)  # delivery, or fulfilment when no delivery can be known
+    if status in ("shipped", "in_transit") and start is None:
         window = _return_window(ctx, out)
         if window is None:
             return out.say("refund.not_delivered_no_window", **values)
@@ -396,6 +405,9 @@ def refund_check(ctx: FlowContext, out: Outcome) -> Outcome | None:
     if status == "cancelled":
         out.action = "refund.explained"
         return out.say("refund.cancelled", **values)
+    if orders.is_refunded(order) and not order.get("returns"):
+        out.action = "refund.explained"  # refunded by the shop, per its export
+        return refund_from_financial_status(ctx, out, values)
     if order.get("returns") or status == "returned":
         ret = (order.get("returns") or [None])[-1]
         if ret:
@@ -410,20 +422,14 @@ def refund_check(ctx: FlowContext, out: Outcome) -> Outcome | None:
                 ),
             )
         return out.say("refund.already_returned", **values)
-    delivered = fmt.parse_day(orders.delivered_at(order))
     window = _return_window(ctx, out)
     if window is None:
         # Whether the return is still possible is the shop's call: say so, offer a person.
         return say_unknown(ctx, out, "returns.window_days")
-    if delivered is not None and (clock.now().date() - delivered).days > window[0]:
-        return out.say(
-            "refund.window_passed",
-            **values,
-            delivered_on=out.fact(
-                "shipment.delivered_at", fmt.day(delivered.isoformat()), f"order:{order['number']}"
-            ),
-            window_days=out.fact("policy.return_window_days", window[0], f"policy:{window[1]}"),
-        )
+    if start is not None and (clock.now().date() - start[0]).days > window[0]:
+        # Counted from delivery, or from fulfilment when delivery is unknown: the reply says
+        # which, with the dates.
+        return say_window(ctx, out, "lifecycle.window_passed", values, start, window)
     return None
 
 
@@ -561,6 +567,10 @@ def track_refund(ctx: FlowContext, out: Outcome) -> Outcome:
             if days is not None:
                 out.say("refund.processing", refund_days=days)
         return out
+    # No return of ours on it: the refund as the shop's export records it.
+    said = refund_from_financial_status(ctx, out, values)
+    if said is not None:
+        return said
     if order["status"] == "cancelled":
         sid = f"order:{order['number']}"
         paid = fmt.money(
