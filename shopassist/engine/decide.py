@@ -26,8 +26,9 @@ from shopassist.engine.nlu.result import NLUResult
 from shopassist.engine.plan import ReplyPlan
 from shopassist.engine.retrieve import Retrieval
 from shopassist.engine.turn_result import Source
+from shopassist.text import CJK_CHAR, CJK_RANGES
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
+_CJK = CJK_CHAR
 _MANAGER = DialogueManager()
 
 
@@ -55,7 +56,7 @@ class Decision(BaseModel):
     wrote: bool = False  # the flow changed the database (uncommitted until record)
 
 
-_WORDS = re.compile(r"[A-Za-z\u4e00-\u9fff]")
+_WORDS = re.compile(f"[A-Za-z{CJK_RANGES}]")
 
 
 def reply_language(nlu: NLUResult, state: DialogueState, text: str) -> str:
@@ -113,6 +114,8 @@ def decide(db: sqlite_utils.Database, inp: DecideInput) -> Decision:
         faq_hits=inp.retrieval.faq_hits,
         product_request=inp.retrieval.request,
         variant_found=inp.retrieval.variant_found,
+        unmet=inp.retrieval.unmet,
+        nearest=inp.retrieval.nearest,
         intent=nlu.intent.name,
         channel=inp.channel,
     )

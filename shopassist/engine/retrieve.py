@@ -16,6 +16,8 @@ from shopassist.engine.dialogue.access import Claim, claim_from_message
 from shopassist.engine.dialogue.interpret import PRODUCT_INTENTS, is_short, is_unsure
 from shopassist.engine.dialogue.product_query import (
     ProductRequest,
+    attribute_words,
+    has_attributes,
     parse_request,
     search_request,
     variant_filter,
@@ -65,6 +67,11 @@ class Retrieval(BaseModel):
     # has a variant in the colour/size asked for.
     request: ProductRequest | None = None
     variant_found: bool = True
+    # Nothing satisfies every constraint: which one fails ("price": items with the
+    # attributes exist above the budget; "attribute": no item of that kind has them), and
+    # the nearest items, to be shown as such and never as matches.
+    unmet: str | None = None
+    nearest: list[ProductHit] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
 
 
@@ -78,11 +85,36 @@ def _shown_category(db: sqlite_utils.Database, state: DialogueState) -> str | No
     return str(row[0]) if row else None
 
 
+def _with_attributes(
+    db: sqlite_utils.Database,
+    inp: RetrieveInput,
+    req: ProductRequest,
+    hits: list[ProductHit],
+    out: Retrieval,
+) -> list[ProductHit]:
+    """Only hits that have every attribute; when none has, the nearest items and why."""
+    full = [h for h in hits if has_attributes(db, h.id, req.attributes)]
+    if full:
+        return full
+    priced = req.max_price is not None or req.min_price is not None
+    if priced:
+        unpriced = req.model_copy(update={"max_price": None, "min_price": None})
+        wider = search_request(
+            db, " ".join(req.attributes), unpriced, limit=PRODUCT_LIMIT, language=inp.language
+        )
+        nearest = [h for h in wider if has_attributes(db, h.id, req.attributes)]
+        if nearest:
+            out.unmet, out.nearest = "price", nearest[:PRODUCT_LIMIT]
+            return []
+    out.unmet, out.nearest = "attribute", hits[:PRODUCT_LIMIT]
+    return []
+
+
 def retrieve(db: sqlite_utils.Database, inp: RetrieveInput) -> Retrieval:
     intent = inp.nlu.intent.name
     out = Retrieval(claim=claim_from_message(db, inp.nlu))
     if inp.text.strip():
-        out.product_ids = resolve_product_ids(inp.nlu, inp.state)
+        out.product_ids = resolve_product_ids(inp.nlu, inp.state, db, language=inp.language)
         wants_products = intent in PRODUCT_INTENTS and (
             intent != "product_info" or not out.product_ids
         )
@@ -110,6 +142,9 @@ def retrieve(db: sqlite_utils.Database, inp: RetrieveInput) -> Retrieval:
                 # too; the dialogue manager reads it as a product search.
                 hits = search_request(db, inp.text, req, limit=PRODUCT_LIMIT, language=inp.language)
                 hits, out.variant_found = variant_filter(db, hits, req)
+                req.attributes = attribute_words(db, inp.nlu, req, language=inp.language)
+                if req.attributes:
+                    hits = _with_attributes(db, inp, req, hits, out)
                 out.product_hits = hits[:PRODUCT_LIMIT]
         if intent in FAQ_INTENTS:
             out.faq_hits = search_faqs(

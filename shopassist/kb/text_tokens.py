@@ -23,16 +23,10 @@ from importlib import resources
 from typing import Literal
 
 from shopassist.safe_text import strip_controls
+from shopassist.text import UNSPACED_SCRIPT_RANGES
 
 # Han (with extensions), kana, hangul: scripts written without spaces between words.
-_CJK_CHARS = (
-    "\u3040-\u30ff"  # hiragana, katakana
-    "\u3400-\u4dbf"  # CJK extension A
-    "\u4e00-\u9fff"  # CJK unified ideographs
-    "\uac00-\ud7af"  # hangul syllables
-    "\uf900-\ufaff"  # CJK compatibility ideographs
-    "\U00020000-\U0003134f"  # extensions B-G
-)
+_CJK_CHARS = UNSPACED_SCRIPT_RANGES
 CJK_RUN = re.compile(f"[{_CJK_CHARS}]+")
 _HAS_CJK = re.compile(f"[{_CJK_CHARS}]")
 # Letters and digits of any script, but no underscore: what unicode61 calls a token.

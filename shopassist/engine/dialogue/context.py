@@ -42,6 +42,8 @@ class FlowContext:
     faq_hits: list[Any] = field(default_factory=list)
     product_request: Any = None  # product_query.ProductRequest for product questions
     variant_found: bool = True  # a hit has the colour/size asked for
+    unmet: str | None = None  # the constraint nothing satisfies ("price", "attribute")
+    nearest: list[Any] = field(default_factory=list)  # nearest hits, shown as such
     access: OrderAccess = field(default_factory=OrderAccess)
     intent: str = "out_of_scope"
     channel: str = "chat"

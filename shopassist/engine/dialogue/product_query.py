@@ -16,6 +16,7 @@ import sqlite_utils
 from pydantic import BaseModel, Field
 
 from shopassist.engine.dialogue.lexicon import colour_matches, lexicon
+from shopassist.engine.dialogue.references import reference_filler
 from shopassist.engine.nlu.result import NLUResult
 from shopassist.kb.policies import load_policy as shop_policy
 from shopassist.kb.search import ProductDetail, ProductHit, get_product, search_products
@@ -37,6 +38,9 @@ class ProductRequest(BaseModel):
     rate: float | None = None
     colours: list[str] = Field(default_factory=list)  # as the NLU normalised them ("Blue")
     sizes: list[str] = Field(default_factory=list)
+    # Words that describe the product ("waterproof"): each must be in a listed product's
+    # title, description, specs or tags. Found by attribute_words, not a fixed list.
+    attributes: list[str] = Field(default_factory=list)
 
     @property
     def wants_variant(self) -> bool:
@@ -162,6 +166,59 @@ def _category_words(_key: Any, db: sqlite_utils.Database) -> tuple[tuple[str, st
         if found:
             words[word] = found
     return tuple(words.items())
+
+
+# --- attributes: "a jacket that's actually waterproof" ------------------------------------------
+
+_WORD = re.compile(r"[a-z][a-z-]{3,}")
+
+
+def attribute_words(
+    db: sqlite_utils.Database, nlu: NLUResult, req: ProductRequest, *, language: str
+) -> list[str]:
+    """The message's words that name a feature the catalog records for products.
+
+    A feature is what a product's title, tags or spec names carry ("waterproof" as a tag,
+    "Waterproof rating" as a spec): where the catalog states it, a product without it
+    does not have it. Words found only in descriptions ("for the beach") or nowhere
+    ("looking", "spend") are chat, not constraints. Filler words, the kind itself and the
+    price, colour or size the message gave are skipped.
+    """
+    if not req.category:
+        return []
+    text = nlu.text
+    for e in sorted(nlu.entities, key=lambda e: -e.start):
+        text = text[: e.start] + " " + text[e.end :]
+    kind_words = set(_WORD.findall((req.category_word or "").lower()))
+    kind_words |= set(_WORD.findall(req.category.lower()))
+    filler = reference_filler()
+    found: list[str] = []
+    for word in dict.fromkeys(_WORD.findall(text.lower())):
+        stem = word[:-1] if word.endswith("s") and len(word) > 4 else word
+        if word in filler or word in kind_words or stem in kind_words:
+            continue
+        # Of that kind first; else anywhere ("waterproof hoodies" where only jackets are):
+        # then it is a constraint no product of that kind satisfies.
+        for category in (req.category, None):
+            hits = search_products(db, word, limit=10, category=category, language=language)
+            if any(_has_feature(get_product(db, h.id), word) for h in hits):
+                found.append(word)
+                break
+    return found
+
+
+def _has_feature(p: ProductDetail | None, word: str) -> bool:
+    """Does the catalog record the feature for this product: in its title, product type,
+    tags or spec names (not its description, which may say "not waterproof")."""
+    if p is None:
+        return False
+    text = " ".join([p.title, p.product_type or "", " ".join(p.tags), " ".join(p.specs)]).lower()
+    return re.search(rf"(?<![a-z]){re.escape(word)}", text) is not None
+
+
+def has_attributes(db: sqlite_utils.Database, product_id: int, attributes: list[str]) -> bool:
+    p = get_product(db, product_id)
+    return all(_has_feature(p, w) for w in attributes)
 
 
 # --- searching with a request -----------------------------------------------------------------

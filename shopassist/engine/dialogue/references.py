@@ -1,14 +1,30 @@
-"""Resolving which products a message is about: named ones, "it", "the second one", "the blue one".
+"""Resolving which products a message is about: named ones, "it", "the second one", "the blue
+one", "the cheaper one", and part of a name: "the rain jacket", "那个亚麻T恤".
 
-The state keeps the products mentioned (newest first) and the last list shown in order;
-a reference resolves against those, never against the whole catalog.
+The state keeps the products mentioned (newest first) and the last list shown in order.
+Position, colour and price references resolve against those; a partial name resolves
+against them and the catalog, and wins over "it" when it matches another product better
+than the one the conversation was about. The words that start a name phrase and the ones
+that never count are data (``data/references.toml``).
 """
 
 from __future__ import annotations
 
-from shopassist.engine.dialogue.lexicon import colour_matches, lexicon, matches
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import sqlite_utils
+
+from shopassist.engine.dialogue.lexicon import _pattern, colour_matches, lexicon, matches
 from shopassist.engine.dialogue.state import DialogueState, MentionedProduct
 from shopassist.engine.nlu.result import NLUResult
+from shopassist.kb.search import ProductDetail, get_product, search_products
+from shopassist.text import CJK_CHAR, has_cjk
+
+DATA = Path(__file__).parent / "data" / "references.toml"
 
 _ORDINAL_INDEX = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1}
 
@@ -67,6 +83,165 @@ def _listed_first(state: DialogueState) -> list[MentionedProduct]:
     return listed + [m for m in state.mentioned if m.product_id not in state.shown]
 
 
-def resolve_product_ids(nlu: NLUResult, state: DialogueState) -> list[int]:
+@dataclass(frozen=True)
+class ReferenceWords:
+    determiners: re.Pattern[str]
+    filler: frozenset[str]
+    cheaper: re.Pattern[str]
+    pricier: re.Pattern[str]
+    max_words: int
+    max_chars: int
+
+
+@cache
+def reference_words() -> ReferenceWords:
+    with DATA.open("rb") as fh:
+        raw = tomllib.load(fh)
+    return ReferenceWords(
+        determiners=_pattern(list(raw["determiners"])),
+        filler=frozenset(w.lower() for w in raw["filler_words"]),
+        cheaper=_pattern(list(raw["cheaper"])),
+        pricier=_pattern(list(raw["pricier"])),
+        max_words=int(raw["max_words"]),
+        max_chars=int(raw["max_chars"]),
+    )
+
+
+def reference_filler() -> frozenset[str]:
+    """Words that never name or describe a product ("one", "then", "actually")."""
+    return reference_words().filler
+
+
+_PHRASE_END = re.compile(r"[,.;:!?，。；：！？、\n]")
+_WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
+
+
+def name_phrases(text: str) -> list[str]:
+    """The phrases after a determiner: "the rain jacket, is it..." -> ["rain jacket"]."""
+    words = reference_words()
+    phrases = []
+    for m in words.determiners.finditer(text):
+        rest = _PHRASE_END.split(text[m.end() :], maxsplit=1)[0].strip()
+        if has_cjk(m.group(0)):
+            rest = rest[: words.max_chars]
+        else:
+            rest = " ".join(rest.split()[: words.max_words])
+        if rest:
+            phrases.append(rest)
+    return phrases
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _en_words(text: str) -> set[str]:
+    filler = reference_words().filler
+    return {_singular(w) for w in _WORD.findall(text.lower()) if w not in filler and len(w) > 1}
+
+
+def _zh_pairs(text: str) -> set[str]:
+    """Pairs of adjacent characters around Chinese ones ("亚麻", "T恤"): Chinese has no
+    spaces, so two characters are the unit a partial name is compared by."""
+    chars = [c for c in text.lower() if not c.isspace()]
+    return {
+        a + b
+        for a, b in zip(chars, chars[1:], strict=False)
+        if CJK_CHAR.match(a) or CJK_CHAR.match(b)
+    }
+
+
+def _name_score(phrase: str, p: ProductDetail) -> int:
+    category = (p.category or "").split(" > ")[-1]
+    en_name = f"{p.title} {category} {p.product_type or ''}"
+    zh_name = f"{p.title_zh or ''} {p.category_zh or ''}"
+    score = len(_en_words(phrase) & _en_words(en_name))
+    if has_cjk(phrase):
+        score += len(_zh_pairs(phrase) & _zh_pairs(zh_name))
+    return score
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    product_id: int
+    score: int
+
+
+def product_by_partial_name(
+    db: sqlite_utils.Database, text: str, state: DialogueState, *, language: str = "en"
+) -> NameMatch | None:
+    """The one product a name phrase in the message fits best; None when no phrase fits
+    any product, or two fit it equally well (then it names a kind, not a product)."""
+    phrases = name_phrases(text)
+    if not phrases:
+        return None
+    candidates: list[int] = list(
+        dict.fromkeys(state.shown + [m.product_id for m in state.mentioned])
+    )
+    for phrase in phrases:
+        for hit in search_products(db, phrase, limit=10, language=language):
+            if hit.id not in candidates:
+                candidates.append(hit.id)
+    scored: list[tuple[int, int]] = []
+    for pid in candidates:
+        p = get_product(db, pid)
+        if p is None or p.status != "active":
+            continue
+        scored.append((max(_name_score(ph, p) for ph in phrases), pid))
+    scored.sort(key=lambda s: -s[0])  # stable: the conversation's products first on a tie
+    if not scored or scored[0][0] == 0:
+        return None
+    if len(scored) > 1 and scored[1][0] == scored[0][0]:
+        return None
+    return NameMatch(product_id=scored[0][1], score=scored[0][0])
+
+
+def _price_reference(db: sqlite_utils.Database, text: str, state: DialogueState) -> list[int]:
+    """ "the cheaper one": the lowest-priced product of the last list (highest for pricier)."""
+    words = reference_words()
+    cheaper, pricier = matches(words.cheaper, text), matches(words.pricier, text)
+    if not (cheaper or pricier) or len(state.shown) < 2:
+        return []
+    priced: list[tuple[int, int]] = []
+    for pid in state.shown:
+        p = get_product(db, pid)
+        if p is not None and p.variants:
+            priced.append((min(v.price_cents for v in p.variants), pid))
+    if not priced:
+        return []
+    priced.sort()
+    return [priced[0][1] if cheaper else priced[-1][1]]
+
+
+def _score_of(db: sqlite_utils.Database, text: str, product_id: int) -> int:
+    p = get_product(db, product_id)
+    return max((_name_score(ph, p) for ph in name_phrases(text)), default=0) if p else 0
+
+
+def resolve_product_ids(
+    nlu: NLUResult,
+    state: DialogueState,
+    db: sqlite_utils.Database | None = None,
+    *,
+    language: str = "en",
+) -> list[int]:
     named = named_product_ids(nlu)
-    return named or referenced_product_ids(nlu, state)
+    if named:
+        return named
+    if db is not None:
+        by_price = _price_reference(db, nlu.text, state)
+        if by_price:
+            return by_price
+    referenced = referenced_product_ids(nlu, state)
+    if db is None or (referenced and lexicon().ordinal(nlu.text) is not None):
+        return referenced
+    found = product_by_partial_name(db, nlu.text, state, language=language)
+    if found is not None and (
+        not referenced
+        or (
+            found.product_id != referenced[0]
+            and found.score > _score_of(db, nlu.text, referenced[0])
+        )
+    ):
+        return [found.product_id]
+    return referenced

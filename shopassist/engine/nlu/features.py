@@ -27,13 +27,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from shopassist.text import CJK_RANGES
+
 FEATURE_VERSION = 2
 # Only this much of a message feeds the classifier; a 100k-character paste must not stall
 # a turn, and the first few hundred characters carry the intent anyway.
 MAX_FEATURE_CHARS = 600
 _CACHE_LIMIT = 200_000
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK = CJK_RANGES
 _CHUNK = re.compile(r"[^\W_]+")
 _CHUNK_TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
 _DIGITS = re.compile(r"\d+")

@@ -29,6 +29,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from shopassist.engine.nlu.entities import Candidate
+from shopassist.text import CJK_RANGES
 
 MAX_GAZETTEER_CHARS = 2000
 FUZZY_TOKEN_CUTOFF = 78.0
@@ -37,7 +38,7 @@ PARTIAL_CONFIDENCE = 0.82  # above the 0.75 that counts as shop evidence, below 
 MAX_POSTING = 60  # a vocabulary token in more titles than this is not distinctive
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
 _MODEL_NAME = re.compile(r"[a-z][A-Z]|[A-Za-z]\d|\d[A-Za-z]")  # CrispPro, X12, 65W
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
+_CJK_RUN = re.compile(f"[{CJK_RANGES}]{{2,}}")
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 
 from shopassist.engine.nlu.result import Language
+from shopassist.text import CJK_CHAR
 
 # CJK unified ideographs (+ extension A and compatibility ideographs). Kana/hangul are not
 # Chinese, but they are rare here and closer to "zh" than to "en" for reply purposes.
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK = CJK_CHAR
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 # Single Latin letters that are units or noise, not English ("3个 T恤", "XL码").
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]{2,}")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from shopassist.engine.nlu.result import Sentiment
+from shopassist.text import CJK_RANGES
 
 LEXICON_DIR = Path(__file__).parent / "data" / "lexicon"
 MAX_SENTIMENT_CHARS = 2000
@@ -24,7 +25,7 @@ _EN_WINDOW = 3
 _ZH_WINDOW = 4
 _ALPHA = 6.0  # normalisation: score = s / sqrt(s² + α)
 
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK = CJK_RANGES
 # English words (with apostrophes), runs of CJK, emoticons, and single emoji codepoints.
 _TOKEN = re.compile(
     rf"[a-z]+(?:'[a-z]+)?|[{_CJK}]+|:-?[()dp]|[\U0001f300-\U0001faff\u2600-\u27bf]\ufe0f?",

@@ -36,6 +36,7 @@ from shopassist.engine.nlu.result import Entity, IntentScore, Language, NLUResul
 from shopassist.engine.nlu.sentiment import SentimentAnalyser
 from shopassist.engine.nlu.training_data import OUT_OF_SCOPE, load_examples
 from shopassist.kb.order_numbers import order_number_shapes
+from shopassist.text import CJK_RANGES
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def _db_key(db: Any) -> tuple[str, Any]:
 
 _IDENTIFIERS = frozenset({"order_number", "invoice_number", "email", "phone"})
 _INVOICE_WORD = re.compile(r"invoice|发票", re.IGNORECASE)
-_REPLY_WORD = re.compile(r"[a-z']+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_REPLY_WORD = re.compile(f"[a-z']+|[{CJK_RANGES}]")
 
 
 @lru_cache(maxsize=1)

@@ -37,6 +37,31 @@ _COMPARE_SPLIT = re.compile(
 )
 
 
+def _kind_word(req: Any, language: str) -> str:
+    if language == "zh" and req.category_word:
+        return str(req.category_word)
+    return str(req.category).split(" > ")[-1].lower()
+
+
+def _say_nearest(ctx: FlowContext, out: Outcome, req: Any) -> Outcome:
+    """Nothing satisfies every constraint: say which one fails, then the nearest items,
+    introduced as the nearest and never as matches."""
+    lang = ctx.language
+    out.resolved = False
+    attributes = fmt.list_join(list(req.attributes), lang)
+    out.allowed_values.extend(req.attributes)  # the customer's own words
+    nearest = _details(ctx, [h.id for h in ctx.nearest])
+    values: dict[str, Any] = {"kind": _kind_word(req, lang), "attributes": attributes}
+    if ctx.unmet == "price" and req.max_price is not None:
+        values["price"] = fmt.money(round(req.max_price * 100), req.currency or "USD")
+        out.allowed_values.append(values["price"])
+        intro = "product.nearest_over_budget"
+    else:
+        intro = "product.none_with_attribute"
+    out.action = "products.nearest"
+    return _list_products(ctx, out, nearest, intro, **values)
+
+
 @handler("act", "product_search")
 def product_search(ctx: FlowContext, out: Outcome) -> Outcome:
     products = _search(ctx)
@@ -44,6 +69,8 @@ def product_search(ctx: FlowContext, out: Outcome) -> Outcome:
     lang = ctx.language
     _foreign_budget_note(ctx, out)
     out.action = "products.listed"
+    if not products and ctx.unmet and ctx.nearest and req is not None:
+        return _say_nearest(ctx, out, req)
     if not products:
         out.resolved = False
         if req is not None and req.category:
