@@ -10,7 +10,9 @@ Definitions (also in docs/tui.md):
 - *suggestion acceptance* is accepted / (accepted + edited + rejected) feedback rows;
   relabels are corrections of understanding, not choices about a reply, and do not count;
 - *unanswered questions* are turns understood as ``out_of_scope`` or answered by a
-  fallback action.
+  fallback action;
+- *knowledge gaps* are questions the shop's own data could not answer (a policy value it
+  has not set, or no help page), grouped by the policy key or FAQ intent that would.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from typing import Any
 
 import sqlite_utils
 from pydantic import BaseModel, Field
+
+from shopassist.kb.knowledge_gaps import KnowledgeGap, list_gaps
 
 UNANSWERED_LIMIT = 25
 SPARKLINE_TURNS = 60
@@ -69,6 +73,7 @@ class Stats(BaseModel):
     sentiment_trend: list[SentimentPoint] = Field(default_factory=list)
     unanswered: list[UnansweredTurn] = Field(default_factory=list)
     channels: dict[str, int] = Field(default_factory=dict)
+    knowledge_gaps: list[KnowledgeGap] = Field(default_factory=list)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -152,6 +157,7 @@ def compute_stats(
         if row[4] == "out_of_scope" or "fallback" in (row[5] or "")
     ]
     stats.unanswered = list(reversed(unanswered))[:unanswered_limit]  # newest first
+    stats.knowledge_gaps = list_gaps(db, limit=unanswered_limit, channel=channel)
 
     # Feedback from agent-assist.
     feedback = db.execute(

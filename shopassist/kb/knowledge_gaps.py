@@ -56,23 +56,32 @@ def record_gap(
 
 
 def list_gaps(
-    db: sqlite_utils.Database, *, limit: int = 25, examples: int = 3
+    db: sqlite_utils.Database,
+    *,
+    limit: int = 25,
+    examples: int = 3,
+    channel: str | None = None,
 ) -> list[KnowledgeGap]:
-    """Gaps grouped by the missing key, most asked first, with the latest questions."""
+    """Gaps grouped by the missing key, most asked first, with the latest questions;
+    ``channel`` keeps only those asked in conversations on that channel."""
+    channel_filter = "conversation_id in (select id from conversations where channel = ?)"
+    conditions, params = ([channel_filter], [channel]) if channel else ([], [])
+    where = f"where {conditions[0]}" if conditions else ""
     rows = db.execute(
-        """select kind, answer_key, count(*), max(created_at)
-           from knowledge_gaps group by kind, answer_key
-           order by count(*) desc, max(created_at) desc limit ?""",
-        [limit],
+        f"""select kind, answer_key, count(*), max(created_at)
+            from knowledge_gaps {where} group by kind, answer_key
+            order by count(*) desc, max(created_at) desc limit ?""",
+        [*params, limit],
     ).fetchall()
     gaps = []
     for kind, key, asked, last in rows:
+        example_where = " and ".join(["kind = ?", "answer_key = ?", *conditions])
         questions = [
             r[0]
             for r in db.execute(
-                """select question from knowledge_gaps where kind = ? and answer_key = ?
-                   group by question order by max(id) desc limit ?""",
-                [kind, key, examples],
+                f"""select question from knowledge_gaps where {example_where}
+                    group by question order by max(id) desc limit ?""",
+                [kind, key, *params, examples],
             ).fetchall()
         ]
         gaps.append(

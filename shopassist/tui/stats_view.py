@@ -130,6 +130,24 @@ def unanswered_table(stats: Stats) -> RenderableType:
     return table
 
 
+def knowledge_gaps_table(stats: Stats) -> RenderableType:
+    """What the shop's data could not answer, and the policy key or FAQ that would."""
+    if not stats.knowledge_gaps:
+        return Text("none: the shop's policies and help pages answered every question", "dim")
+    table = Table(box=None, show_edge=False, pad_edge=False, expand=True)
+    table.add_column("would answer it", style="cyan", no_wrap=True)
+    table.add_column("asked", justify="right", no_wrap=True)
+    table.add_column("latest questions", ratio=1)
+    for gap in stats.knowledge_gaps:
+        where = f"policy {gap.answer_key}" if gap.kind == "policy" else f"FAQ for {gap.answer_key}"
+        table.add_row(
+            Text(safe(where, limit=40)),
+            Text(str(gap.asked)),
+            Text(" · ".join(safe(q, limit=80).replace("\n", " ") for q in gap.questions)),
+        )
+    return table
+
+
 def stats_summary(stats: Stats) -> RenderableType:
     """Everything, for printing to a terminal."""
 
@@ -147,4 +165,6 @@ def stats_summary(stats: Stats) -> RenderableType:
         sentiment_text(stats),
         heading("Unanswered questions"),
         unanswered_table(stats),
+        heading("Knowledge gaps (add these to the policy file or FAQ)"),
+        knowledge_gaps_table(stats),
     )

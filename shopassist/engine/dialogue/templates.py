@@ -2,10 +2,19 @@
 
 Templates use named placeholders (``{order_number}``) filled with ``str.format_map``; a
 placeholder without a value is a bug in a flow, so it raises instead of printing braces.
+
+A template is checked when the files load: its placeholders must be plain names (no
+``{}``, ``{0}``, ``{a.b}``, no stray brace) and the same in every language, since the flow
+that says it passes one set of values whatever the language. A template failing that
+cannot be satisfied and is skipped (logged, and ``has_template`` is False for it), so it is
+never rendered with a value missing. ``tests/test_templates.py`` also checks every call in
+the engine passes each placeholder its template needs.
 """
 
 from __future__ import annotations
 
+import logging
+import string
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -13,6 +22,7 @@ from typing import Any
 
 DATA_DIR = Path(__file__).parent / "data"
 LANGUAGES = ("en", "zh")
+_log = logging.getLogger(__name__)
 
 
 class TemplateError(KeyError):
@@ -30,11 +40,58 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
     return out
 
 
+def placeholders(template: str) -> set[str]:
+    """The value names a template needs. Raises ValueError when it has a placeholder a
+    flow cannot fill by name (``{}``, ``{0}``, ``{a.b}``, ``{a[0]}``) or a stray brace."""
+    names = set()
+    for _, name, _, _ in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if not name.isidentifier():
+            raise ValueError(f"placeholder {{{name}}} is not a plain value name")
+        names.add(name)
+    return names
+
+
 @cache
-def load_templates(language: str) -> dict[str, str]:
+def _read(language: str) -> dict[str, str]:
     path = DATA_DIR / f"templates_{language}.toml"
     with path.open("rb") as fh:
         return _flatten(tomllib.load(fh))
+
+
+def template_problems() -> dict[tuple[str, str], str]:
+    """(language, key) -> why that template cannot be satisfied; empty when all are fine."""
+    problems: dict[tuple[str, str], str] = {}
+    needs: dict[str, dict[str, set[str]]] = {}
+    for language in LANGUAGES:
+        for key, text in _read(language).items():
+            try:
+                needs.setdefault(key, {})[language] = placeholders(text)
+            except ValueError as exc:
+                problems[(language, key)] = str(exc)
+    for key, by_language in needs.items():
+        if len(set(map(frozenset, by_language.values()))) > 1:
+            described = "; ".join(
+                f"{lang}: {sorted(names)}" for lang, names in sorted(by_language.items())
+            )
+            for language in by_language:
+                problems[(language, key)] = f"placeholders differ between languages ({described})"
+    return problems
+
+
+@cache
+def load_templates(language: str) -> dict[str, str]:
+    """The language's templates, without any that cannot be satisfied (see the module doc)."""
+    problems = template_problems()
+    templates = {}
+    for key, text in _read(language).items():
+        reason = problems.get((language, key))
+        if reason is not None:
+            _log.warning("template %r (%s) skipped: %s", key, language, reason)
+            continue
+        templates[key] = text
+    return templates
 
 
 def has_template(key: str, language: str = "en") -> bool:

@@ -15,6 +15,7 @@ from textual.widgets import Footer, Sparkline, Static
 from shopassist.engine.stats import Stats, compute_stats
 from shopassist.tui.stats_view import (
     intents_text,
+    knowledge_gaps_table,
     latency_text,
     overview_text,
     sentiment_text,
@@ -52,6 +53,7 @@ class StatsScreen(Screen[None]):
             sparkline.border_title = "Turn latency, most recent turns"
             yield sparkline
             yield _panel("Unanswered questions (out of scope and fallbacks)", "stats-unanswered")
+            yield _panel("Knowledge gaps (policy keys and FAQs to add)", "stats-gaps")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -72,6 +74,7 @@ class StatsScreen(Screen[None]):
         self.query_one("#stats-latency", Static).update(latency_text(stats))
         self.query_one("#stats-sentiment", Static).update(sentiment_text(stats))
         self.query_one("#stats-unanswered", Static).update(unanswered_table(stats))
+        self.query_one("#stats-gaps", Static).update(knowledge_gaps_table(stats))
         self.query_one(Sparkline).data = stats.latency_recent_ms
 
     def action_close(self) -> None:

@@ -26,13 +26,18 @@ from shopassist.engine.privacy import mask_pii
 from shopassist.engine.turn_result import Source
 from shopassist.kb import conversations
 from shopassist.kb.knowledge_gaps import record_gap
+from shopassist.kb.search import search_faqs
 
 # --- policies and FAQs --------------------------------------------------------------------
 
 
-def _faq_answer(ctx: FlowContext, out: Outcome, *, strong_only: bool = False) -> bool:
+def _faq_answer(
+    ctx: FlowContext, out: Outcome, *, strong_only: bool = False, same_intent: bool = False
+) -> bool:
     hits = [h for h in ctx.faq_hits if h.language == ctx.language] or list(ctx.faq_hits)
-    if ctx.intent:
+    if same_intent:
+        hits = [h for h in hits if h.intent and h.intent == ctx.intent]
+    elif ctx.intent:
         hits = [h for h in hits if h.intent == ctx.intent] or hits
     if strong_only:
         hits = [h for h in hits if h.match in ("all", "sku")]
@@ -69,6 +74,19 @@ def _without_bare_yes(answer: str, question: str) -> str:
     return rest[:1].upper() + rest[1:]
 
 
+def _unknown(ctx: FlowContext, out: Outcome, key: str) -> Outcome:
+    """The shop's policy file does not say. A help page the shop wrote for this kind of
+    question (``import-faq``) answers it instead; else say so, offer a colleague and record
+    the knowledge gap."""
+    if not any(p.template == "faq.answer" for p in out.parts) and ctx.intent:
+        if not ctx.faq_hits:  # retrieval searches help pages only for some intents
+            ctx.faq_hits = search_faqs(ctx.db, ctx.text, intent=ctx.intent, limit=3)
+        if _faq_answer(ctx, out, same_intent=True):
+            out.resolved = True
+            return out
+    return say_unknown(ctx, out, key)
+
+
 def tier_label(ctx: FlowContext) -> str:
     """The customer's tier as the shop's customer data names it ("vip" reads "VIP")."""
     tier = str(ctx.state.customer_tier or "")
@@ -85,7 +103,7 @@ def cancellation_fee(ctx: FlowContext, out: Outcome) -> Outcome:
     )
     percent = policy_value(ctx, out, "cancellation.fee_percent")
     if percent is None and free_hours is None:
-        return say_unknown(ctx, out, "cancellation.fee_percent")
+        return _unknown(ctx, out, "cancellation.fee_percent")
     if statuses:
         labels = [fmt.status_label(s, ctx.language) for s in statuses]
         out.say("fee.free_statuses", statuses=fmt.list_join(labels, ctx.language, conjunction="or"))
@@ -138,7 +156,7 @@ def delivery_options(ctx: FlowContext, out: Outcome) -> Outcome:
     methods = policy_value(ctx, out, "shipping.methods")
     dispatch = policy_fact(ctx, out, "shipping.dispatch_days", fact_key="policy.dispatch_days")
     if not methods:
-        say_unknown(ctx, out, "shipping.methods")
+        _unknown(ctx, out, "shipping.methods")
         if dispatch is not None:
             out.parts.insert(
                 0,
@@ -200,7 +218,7 @@ def payment_methods(ctx: FlowContext, out: Outcome) -> Outcome:
     lang = ctx.language
     accepted = policy_value(ctx, out, "payments.accepted")
     if not accepted:
-        return say_unknown(ctx, out, "payments.accepted")
+        return _unknown(ctx, out, "payments.accepted")
     names = [fmt.inline_name(m.text(lang), lang) for m in accepted]
     out.say(
         "payment.methods",
@@ -238,7 +256,7 @@ def payment_issue(ctx: FlowContext, out: Outcome) -> Outcome:
             ctx, out, "payments.retry_limit", fact_key="payment.retry_limit", required=False
         )
         if release is None and retries is None:
-            return say_unknown(ctx, out, "payments.authorisation_release_days")
+            return _unknown(ctx, out, "payments.authorisation_release_days")
         out.say("payment.issue_sorry")
         if release is not None:
             out.say("payment.issue_release", release_days=release)
@@ -255,11 +273,11 @@ def _refund_policy_template(ctx: FlowContext, out: Outcome) -> None:
     window = _return_window(ctx, out)
     days = policy_fact(ctx, out, "returns.refund_days", fact_key="policy.refund_processing_days")
     if window is None and days is None:
-        say_unknown(ctx, out, "returns.window_days")
+        _unknown(ctx, out, "returns.window_days")
     if window is not None:
         out.say("refund.policy_window", window_days=window)
     elif days is not None:
-        say_unknown(ctx, out, "returns.window_days")
+        _unknown(ctx, out, "returns.window_days")
     if days is not None:
         out.say("refund.processing_policy", refund_days=days)
     if matches(lexicon().non_returnable, ctx.text):
@@ -268,7 +286,7 @@ def _refund_policy_template(ctx: FlowContext, out: Outcome) -> None:
         if items is not None:
             out.say("refund.non_returnable", items=items)
         else:
-            say_unknown(ctx, out, "returns.non_returnable")
+            _unknown(ctx, out, "returns.non_returnable")
     _tier_window(ctx, out)
 
 
@@ -306,7 +324,7 @@ def warranty(ctx: FlowContext, out: Outcome) -> Outcome:
     months = policy_fact(ctx, out, "warranty.months", fact_key="warranty.default_months")
     by_category = policy_value(ctx, out, "warranty.by_category") or []
     if months is None and not by_category:
-        return say_unknown(ctx, out, "warranty.months")
+        return _unknown(ctx, out, "warranty.months")
     sid = "policy:warranty.by_category"
     req = ctx.product_request
     if req is not None and req.category:
@@ -324,7 +342,7 @@ def warranty(ctx: FlowContext, out: Outcome) -> Outcome:
         elif months is not None:
             category_months = months
         else:
-            return say_unknown(ctx, out, "warranty.months")
+            return _unknown(ctx, out, "warranty.months")
         out.say("warranty.category", category=word, months=category_months)
     else:
         for rule in by_category:
@@ -338,7 +356,7 @@ def warranty(ctx: FlowContext, out: Outcome) -> Outcome:
         if months is not None:
             out.say("warranty.other" if by_category else "warranty.policy", months=months)
         else:
-            say_unknown(ctx, out, "warranty.months")
+            _unknown(ctx, out, "warranty.months")
     covers = policy_fact(ctx, out, "warranty.covers", fact_key="warranty.covers", required=False)
     if covers is not None:
         out.say("warranty.covers", covers=covers)
@@ -367,13 +385,13 @@ def howto(ctx: FlowContext, out: Outcome) -> Outcome:
             ctx, out, "returns.refund_days", fact_key="policy.refund_processing_days"
         )
         if days is None:
-            say_unknown(ctx, out, "returns.refund_days")
+            _unknown(ctx, out, "returns.refund_days")
         else:
             out.say("refund.processing", refund_days=days)
     elif task == "get_invoice":
         where = policy_fact(ctx, out, "invoices.where", fact_key="policy.invoice_where")
         if where is None:
-            say_unknown(ctx, out, "invoices.where")
+            _unknown(ctx, out, "invoices.where")
         else:
             out.say("howto.invoice", invoice_where=where)
     elif task == "change_order":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shopassist.engine.dialogue.context import FlowContext, handler
 from shopassist.engine.dialogue.handoff import build_handoff_summary
-from shopassist.engine.dialogue.outcome import Outcome
+from shopassist.engine.dialogue.outcome import Outcome, Part
 from shopassist.engine.dialogue.policy_facts import policy_fact, say_unknown, tier_benefit
 from shopassist.engine.privacy import mask_pii
 from shopassist.kb import conversations
@@ -76,8 +76,10 @@ def handoff(ctx: FlowContext, out: Outcome) -> Outcome:
                 phone=phone,
             )
     if hours is None and ctx.intent == "contact_customer_service":
-        # "What are your opening hours?": the shop has not said; the person now joining can.
+        # "What are your opening hours?": the shop has not said. Say so (the hand-off is
+        # the colleague), and record the gap.
         say_unknown(ctx, out, "contact.hours")
         out.parts = [p for p in out.parts if p.template != "policy.unknown"]
+        out.parts.insert(0, Part(template="handoff.hours_unknown"))
         out.resolved = False
     return out
