@@ -355,3 +355,45 @@ def test_serve_has_help_and_refuses_a_bad_reply_mode() -> None:
     assert "--reply-mode" in runner.invoke(app, ["serve", "--help"]).output
     r = runner.invoke(app, ["serve", "--reply-mode", "sometimes", "--no-llm"])
     assert r.exit_code == 2 and "live_reply_mode" in r.output
+
+
+def test_random_bodies_and_paths_never_get_a_500(client: TestClient) -> None:
+    import random
+
+    rng = random.Random(11)
+    values: list[Any] = [None, True, 0, -1, 2**70, 1.5, "", "x" * 300, [], {}, {"a": [1]}, "\x00"]
+    for _ in range(150):
+        body: Any = {
+            key: rng.choice(values + [SID, "hello"])
+            for key in rng.sample(["session", "text", "customer", "extra"], rng.randint(0, 4))
+        }
+        if rng.random() < 0.2:
+            body = rng.choice(values)
+        headers = {"Authorization": f"Bearer {TOKEN}"} if rng.random() < 0.3 else {}
+        r = client.post(
+            rng.choice(["/api/messages", "/api/messages/stream"]), json=body, headers=headers
+        )
+        assert r.status_code < 500, (body, r.text)
+    raw = [bytes(rng.randrange(256) for _ in range(rng.randrange(64))) for _ in range(30)]
+    for content in raw:
+        r = client.post(
+            "/api/messages", content=content, headers={"content-type": "application/json"}
+        )
+        assert r.status_code < 500, (content, r.text)
+    for path in (
+        "%00",
+        "a" * 300,
+        "..%2F..%2Fetc",
+        "<script>",
+        SID + "?after=-1",
+        SID + "?wait=99",
+    ):
+        r = client.get(f"/api/sessions/{path}/events")
+        assert r.status_code < 500 and "error" in r.json() or r.status_code == 200, (path, r.text)
+
+
+def test_event_reads_need_a_well_formed_session_id(client: TestClient) -> None:
+    r = client.get("/api/sessions/short/events")
+    assert r.status_code == 400 and r.json()["error"] == "invalid_session"
+    staff = client.get("/api/sessions/short/events", headers=STAFF)
+    assert staff.status_code == 200 and staff.json()["events"] == []

@@ -12,6 +12,7 @@ import hmac
 import json
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -141,6 +142,38 @@ class ChatServer:
             session = (
                 self.channel.assistant.new_session_id() + self.channel.assistant.new_session_id()
             )
+        session = self.check_session_id(session, staff)
+        if not isinstance(text, str):
+            raise ApiError(400, "invalid_text", '"text" must be a string')
+        limit = self.settings.serve_max_message_chars
+        if len(text) > limit:
+            raise ApiError(413, "message_too_long", f'"text" must be at most {limit} characters')
+        if not clean_message(text):
+            raise ApiError(
+                400, "empty_text", '"text" has nothing to answer (empty or only controls)'
+            )
+        if customer is not None:
+            if (
+                isinstance(customer, bool)
+                or not isinstance(customer, str | int)
+                or (isinstance(customer, int) and not 0 <= customer < 2**63)
+                or (isinstance(customer, str) and len(customer) > 320)
+            ):
+                raise ApiError(
+                    400,
+                    "invalid_customer",
+                    '"customer" must be a customer id, an email (at most 320 characters) or null',
+                )
+            if not staff:
+                raise ApiError(
+                    403,
+                    "customer_needs_staff_token",
+                    "binding a conversation to a customer needs the staff token: the shop's "
+                    "backend vouches for who is signed in; customers verify in the chat",
+                )
+        return session, text, customer
+
+    def check_session_id(self, session: object, staff: bool) -> str:
         if not isinstance(session, str):
             raise ApiError(400, "invalid_session", '"session" must be a string')
         if staff:
@@ -154,28 +187,7 @@ class ChatServer:
                 "invalid_session",
                 '"session" must be 16-128 letters, digits, "-" or "_" (make it random)',
             )
-        if not isinstance(text, str):
-            raise ApiError(400, "invalid_text", '"text" must be a string')
-        limit = self.settings.serve_max_message_chars
-        if len(text) > limit:
-            raise ApiError(413, "message_too_long", f'"text" must be at most {limit} characters')
-        if not clean_message(text):
-            raise ApiError(
-                400, "empty_text", '"text" has nothing to answer (empty or only controls)'
-            )
-        if customer is not None:
-            if isinstance(customer, bool) or not isinstance(customer, str | int):
-                raise ApiError(
-                    400, "invalid_customer", '"customer" must be a string, an integer or null'
-                )
-            if not staff:
-                raise ApiError(
-                    403,
-                    "customer_needs_staff_token",
-                    "binding a conversation to a customer needs the staff token: the shop's "
-                    "backend vouches for who is signed in; customers verify in the chat",
-                )
-        return session, text, customer
+        return session
 
     def check_session_limit(self, session: str) -> None:
         wait = self.session_limiter.hit(session)
@@ -195,6 +207,16 @@ class ChatServer:
             return ApiError(409, "session_in_other_channel", str(exc))
         if isinstance(exc, AssistantError):
             return ApiError(400, "rejected", str(exc))
+        if isinstance(exc, sqlite3.IntegrityError):
+            # Two messages of one session answered at once by two processes: the second
+            # turn's number is taken, and the whole turn was rolled back.
+            return ApiError(
+                409,
+                "concurrent_message",
+                "another message of this session was being answered; send this one again",
+            )
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            return ApiError(503, "busy", "the database is busy; try again", {"Retry-After": "1"})
         log.exception("turn failed")
         return ApiError(500, "internal_error", "the turn failed; it was not stored")
 
@@ -282,8 +304,8 @@ def create_app(
 
     async def session_events(request: Request) -> Response:
         try:
-            server.check_request(request)
-            session = request.path_params["session"]
+            staff = server.check_request(request)
+            session = server.check_session_id(request.path_params["session"], staff)
             after = _number(request.query_params.get("after", "0"), "after", int, 0, 2**62)
             wait = _number(request.query_params.get("wait", "0"), "wait", float, 0, LONG_POLL_MAX_S)
         except ApiError as err:
