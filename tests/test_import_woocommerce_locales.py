@@ -36,6 +36,21 @@ def test_pt_br_export_imports(db):
     assert "Tamanho" in options
 
 
+def test_zh_cn_export_imports(db, tmp_path):
+    path = tmp_path / "products.csv"
+    path.write_text(
+        "ID,类型,SKU,名称,已发布,简短描述,描述,库存数,促销价格,常规售价,分类,标签\n"
+        '1,simple,TEA-1,龙井茶,1,,明前龙井 250g,20,,"128.00",茶叶 > 绿茶,"绿茶, 杭州"\n',
+        encoding="utf-8",
+    )
+    report = import_catalog(db, path)
+    assert report.format == "woocommerce" and report.committed, report.errors
+    row = db.execute(
+        "select p.title, v.price_cents, v.stock from variants v join products p on p.id = v.product_id"
+    ).fetchone()
+    assert row == ("龙井茶", 12800, 20)
+
+
 def test_detects_a_localised_header():
     header = ["ID", "Tipo", "SKU", "Nome", "Publicado", "Em estoque?", "Estoque", "Preço"]
     assert detect_catalog_format(header) == "woocommerce"
@@ -46,6 +61,16 @@ def test_detects_a_localised_header():
     [
         (["Tipo", "Nome", "Preço", "Nome do atributo 2"],
          ["Type", "Name", "Regular price", "Attribute 2 name"], "pt_BR"),
+        (["类型", "名称", "常规售价", "促销价格", "属性 1 名称", "属性 1 值"],
+         ["Type", "Name", "Regular price", "Sale price", "Attribute 1 name",
+          "Attribute 1 value(s)"], "zh_CN"),
+        (["Tipo", "Nombre", "Precio normal", "Nombre del atributo 1"],
+         ["Type", "Name", "Regular price", "Attribute 1 name"], "es_ES"),
+        (["Typ", "Name", "Regulärer Preis", "Artikelnummer"],
+         ["Type", "Name", "Regular price", "SKU"], "de_DE"),
+        (["Type", "Nom", "Tarif régulier", "UGS", "Catégories"],
+         ["Type", "Name", "Regular price", "SKU", "Categories"], "fr_FR"),
+        (["タイプ", "名前", "標準価格", "親"], ["Type", "Name", "Regular price", "Parent"], "ja"),
         (["Type", "Name", "Regular price"], ["Type", "Name", "Regular price"], None),
         (["title", "price"], ["title", "price"], None),
     ],
