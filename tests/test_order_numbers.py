@@ -39,6 +39,8 @@ def orders_in(shop: str | None, text: str) -> list[str]:
         ("letters", "我的订单W8665881到哪了", "W8665881"),
         ("letters", "订单号：#w8665881，还没发货", "W8665881"),
         ("letters", "can I cancel W8665902", "W8665902"),
+        # A not-order word further back does not hide the shop's own letter shape.
+        ("letters", "return the gift card from W8665902 please", "W8665902"),
         # A dropped letter prefix after an order word is still the shop's number.
         ("letters", "my order number is 8665881", "W8665881"),
         # Prefix, dash, digits.

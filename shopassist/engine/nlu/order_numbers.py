@@ -52,6 +52,14 @@ def _not_order_before() -> re.Pattern[str]:
 
 
 @lru_cache(maxsize=1)
+def _not_order_right_before() -> re.Pattern[str]:
+    """The same words with nothing in between: for the shop's own letter shapes, which are
+    distinctive ("the gift card from NW1010" is still order NW1010; "tracking RR1..." is not)."""
+    words = _words_pattern(_data().get("not_order_before", []))
+    return re.compile(rf"(?:{words})[\W_]*$", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
 def _not_order_prefixes() -> frozenset[str]:
     return frozenset(p.upper() for p in _data().get("not_order_prefixes", []))
 
@@ -292,9 +300,8 @@ class OrderNumberReader:
                 start, end = m.span()
                 before = text[max(0, start - 30) : start]
                 keyword = _ORDER_WORD_BEFORE.search(before) is not None
-                if not keyword and (
-                    _not_order_before().search(before) or _INVOICE_CONTEXT.search(before)
-                ):
+                not_before = _not_order_right_before() if shape.has_letters else _not_order_before()
+                if not keyword and (not_before.search(before) or _INVOICE_CONTEXT.search(before)):
                     continue
                 if shape.has_letters:
                     conf = 0.97 if keyword or m.group("hash") else 0.93
