@@ -141,3 +141,10 @@ async def test_two_staff_terminals_see_each_others_replies(demo_db_path: Path) -
 
 def test_waiting_labels() -> None:
     assert [waiting_label(s) for s in (None, 5, 75, 4000)] == ["-", "5s", "1m15s", "1h06m"]
+
+
+def test_session_labels_keep_the_distinguishing_end() -> None:
+    from shopassist.tui.widgets.live_queue import session_label
+
+    assert session_label("short") == "short"
+    assert session_label("tmuxsession000000002") == "…sion000000002"

@@ -540,6 +540,12 @@ class AssistApp(ShopAssistApp):
         await self.query_one(SuggestionList).clear(f"Sent ({how}); the customer sees it now.")
         self._poll_live()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Live conversations come from the web: typing or replaying customer lines is off.
+        if self.live and action in ("next_replay", "focus_customer"):
+            return False
+        return super().check_action(action, parameters)
+
     def action_focus_queue(self) -> None:
         if self.live:
             self.query_one(LiveQueue).focus()

@@ -29,6 +29,12 @@ def waiting_label(seconds: float | None) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
+def session_label(session_id: str, width: int = 14) -> str:
+    """The end of a long id: random ids differ everywhere, scripted ones at the end."""
+    text = safe(session_id)
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
 def queue_cells(row: dict[str, Any], *, open_session: str | None) -> tuple[Text | str, ...]:
     marker = Text("▶", "bold") if row["session_id"] == open_session else Text(" ")
     waiting = Text(
@@ -49,7 +55,7 @@ def queue_cells(row: dict[str, Any], *, open_session: str | None) -> tuple[Text 
         Text(safe(sentiment), SENTIMENT_STYLE.get(sentiment, "")),
         handoff,
         str(row.get("turns") or 0),
-        safe(row["session_id"], limit=14),
+        session_label(row["session_id"]),
         safe((row.get("last_text") or "").replace("\n", " "), limit=60),
     )
 
