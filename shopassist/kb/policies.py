@@ -20,6 +20,7 @@ import tomllib
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -272,6 +273,7 @@ class ShopPolicy(_Strict):
         """The value at a dotted key (``returns.window_days``, ``tiers.vip.free_cancellation``),
         or ``None`` when the shop has not set it. The one way readers get a policy value.
         An empty list counts as not set: "we accept: (nothing)" is no answer."""
+        _check_key(key)
         node: Any = self
         for part in key.split("."):
             if node is None:
@@ -290,6 +292,29 @@ class ShopPolicy(_Strict):
 
     def is_empty(self) -> bool:
         return all(getattr(self, name) is None for name in type(self).model_fields)
+
+
+@cache
+def _check_key(key: str) -> None:
+    """A key the format does not define is a bug in the caller, even where the shop's
+    policy has nothing under it (``returns.window`` must not quietly read as unknown)."""
+    model: Any = ShopPolicy
+    for part in key.split("."):
+        if model is _ANY_NAME:  # a tier's name, or a currency code
+            model = TierBenefits if key.startswith("tiers.") else None
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise KeyError(f"{key!r} is not a policy key ({part!r} under a value)")
+        if part not in model.model_fields:
+            raise KeyError(f"{key!r} is not a policy key (no {part!r})")
+        annotation = model.model_fields[part].annotation
+        if part in ("tiers", "exchange_rates") and model is ShopPolicy:
+            model = _ANY_NAME
+        else:
+            model = _section_model(annotation)
+
+
+_ANY_NAME = object()
 
 
 # --- the keys a shop can set, for `shopassist policies` --------------------------------------
