@@ -7,6 +7,7 @@ documents it. ``converse`` never dies on a bad line: it prints an error object i
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -71,13 +72,22 @@ def ask(
     """Run one customer message through the assistant and print the reply."""
     from shopassist.engine.assistant import AssistantError
 
+    try:
+        text.encode("utf-8")  # argv bytes that were not UTF-8 arrive as lone surrogates
+        checked_customer = _check_customer(customer)
+    except UnicodeEncodeError:
+        fail("the message is not valid UTF-8 (check the terminal's encoding)")
+    except ValueError as exc:
+        fail(str(exc).replace('"customer"', "--customer"))
     settings = _settings(db, model, llm_url, no_llm)
     assistant = _open_assistant(settings)
     session_id = session or assistant.new_session_id()
     try:
-        result = assistant.turn(session_id, text, customer=customer, channel="api")
-    except AssistantError as exc:
+        result = assistant.turn(session_id, text, customer=checked_customer, channel="api")
+    except (ValueError, AssistantError) as exc:
         fail(str(exc))
+    except (sqlite3.Error, OverflowError, RecursionError) as exc:
+        fail(f"turn not stored: {_turn_error(exc)}")
     finally:
         assistant.close()
     if json_out:
@@ -99,22 +109,97 @@ def _error_line(line_no: int, message: str, session: str | None = None) -> str:
     return json.dumps({"error": message, "line": line_no, "session": session}, ensure_ascii=False)
 
 
+def _turn_error(exc: BaseException) -> str:
+    """Why a turn failed, in words: a read-only or busy database, a huge number, deep nesting."""
+    if isinstance(exc, OverflowError):
+        return f"a number in the message is too large ({exc})"
+    if isinstance(exc, RecursionError):
+        return "the message is nested too deeply to process"
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        return f"the database is read-only ({text}); check the file's permissions"
+    if "locked" in text or "busy" in text:
+        return f"the database stayed busy (another program is writing): {text}"
+    return f"database error: {text}"
+
+
+# Row ids are signed 64-bit integers in SQLite; a larger number is not any customer's.
+_MAX_CUSTOMER_ID = 2**63 - 1
+
+
+def _check_customer(customer: object) -> str | int | None:
+    """A customer id (a positive integer) or an email/id string; nothing else.
+
+    ``true`` is an int in Python and ``"１"`` (fullwidth) passes ``str.isdigit``: both
+    would otherwise select customer 1.
+    """
+    if customer is None:
+        return None
+    if isinstance(customer, bool) or not isinstance(customer, str | int):
+        raise ValueError('"customer" must be a string (an email or id), a positive integer or null')
+    if isinstance(customer, int):
+        if not 0 < customer <= _MAX_CUSTOMER_ID:
+            raise ValueError('"customer" must be a positive integer id (1 or more)')
+        return customer
+    text = customer.strip()
+    if any(ch.isdigit() for ch in text) and text.isdigit() and not text.isascii():
+        raise ValueError('"customer" id must be written with ASCII digits 0-9')
+    return customer
+
+
 def _parse_line(raw: str) -> tuple[str, str, str | int | None]:
     """(session, text, customer) from one input line, or ValueError saying what is wrong."""
     try:
         obj = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"not valid JSON: {exc.msg}") from None
+        raise ValueError(f"not valid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise ValueError("not accepted: the JSON is nested too deeply") from None
     if not isinstance(obj, dict):
         raise ValueError('each line must be a JSON object like {"session": "s1", "text": "hi"}')
-    session, text, customer = obj.get("session"), obj.get("text"), obj.get("customer")
+    session, text = obj.get("session"), obj.get("text")
     if not isinstance(session, str) or not session.strip():
         raise ValueError('"session" must be a non-empty string')
-    if not isinstance(text, str):
-        raise ValueError('"text" must be a string')
-    if customer is not None and not isinstance(customer, str | int):
-        raise ValueError('"customer" must be a string, an integer or null')
-    return session, text, customer
+    try:
+        if not isinstance(text, str):
+            raise ValueError('"text" must be a string')
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            # JSON escapes can spell a lone surrogate (\ud800) that no database can store.
+            raise ValueError(
+                '"text" holds an unpaired surrogate escape (not valid Unicode)'
+            ) from None
+        return session, text, _check_customer(obj.get("customer"))
+    except ValueError as exc:
+        raise _LineError(str(exc), session) from None
+
+
+class _LineError(ValueError):
+    """A bad line whose session is known, so the error line can name it."""
+
+    def __init__(self, message: str, session: str) -> None:
+        super().__init__(message)
+        self.session = session
+
+
+def _decode_line(line_no: int, raw: bytes) -> str:
+    """One stdin line as text, or ValueError naming the line's encoding problem."""
+    if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]  # a UTF-8 byte-order mark at the start of the input (Windows editors)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"not valid UTF-8: byte 0x{raw[exc.start]:02x} at position {exc.start + 1} "
+            "(save the input as UTF-8)"
+        ) from None
+    if text.startswith("\ufeff"):
+        raise ValueError(
+            "starts with a byte-order mark (U+FEFF) in the middle of the input; "
+            "only the first line may have one"
+        )
+    return text
 
 
 @app.command()
@@ -132,7 +217,8 @@ def converse(
     """Run scripted conversations: {"session", "text", "customer"} per line on stdin.
 
     Sessions persist across lines (and across runs, in the database). A bad line gives
-    an {"error": ...} line and processing continues.
+    an {"error": ...} line and processing continues. The exit code is 1 when any turn
+    could not be stored (each such line says why).
     """
     if not jsonl:
         fail(
@@ -143,13 +229,21 @@ def converse(
 
     settings = _settings(db, model, llm_url, no_llm)
     assistant = _open_assistant(settings)
+    not_stored = 0
     try:
-        for line_no, raw in enumerate(sys.stdin, start=1):
-            if not raw.strip():
-                continue
+        for line_no, raw_bytes in enumerate(sys.stdin.buffer, start=1):
             session: str | None = None
             try:
+                raw = _decode_line(line_no, raw_bytes)
+                if not raw.strip():
+                    continue
                 session, text, line_customer = _parse_line(raw)
+            except ValueError as exc:
+                session = exc.session if isinstance(exc, _LineError) else None
+                typer.echo(_error_line(line_no, str(exc), session))
+                sys.stdout.flush()
+                continue
+            try:
                 result = assistant.turn(
                     session,
                     text,
@@ -159,9 +253,20 @@ def converse(
                 out = json.dumps(result.model_dump(mode="json"), ensure_ascii=False)
             except (ValueError, AssistantError) as exc:
                 out = _error_line(line_no, str(exc), session)
+            except (sqlite3.Error, OverflowError, RecursionError) as exc:
+                not_stored += 1
+                out = _error_line(line_no, f"turn not stored: {_turn_error(exc)}", session)
             except Exception as exc:  # a bug in one turn must not end the whole script
-                out = _error_line(line_no, f"internal error: {type(exc).__name__}: {exc}", session)
+                not_stored += 1
+                out = _error_line(
+                    line_no,
+                    f"turn not stored: internal error: {type(exc).__name__}: {exc}",
+                    session,
+                )
             typer.echo(out)
             sys.stdout.flush()
     finally:
         assistant.close()
+    if not_stored:
+        # Callers must see it: a script reading only the exit code would think all is well.
+        fail(f"{not_stored} turn(s) could not be stored; see the error lines", code=1)
