@@ -164,3 +164,81 @@ def test_a_variant_change_moves_stock_in_one_transaction(demo_db: sqlite_utils.D
         demo_db.execute("select total_cents from orders where id = ?", [oid]).fetchone() == before
     )
     assert order_lines(demo_db, oid)[0]["variant_id"] == line["variant_id"]
+
+
+def test_an_unshipped_item_changes_to_the_named_variant(demo_db_path: Path) -> None:
+    out = converse(
+        demo_db_path,
+        [
+            {
+                "session": "v",
+                "customer": 29,
+                "text": "change the sheet set in order 10108 to white king",
+            },
+            {"session": "v", "text": "yes"},
+        ],
+    )
+    assert "$20.00 more" in out[0]["reply"] and "$373.00" in out[0]["reply"]
+    assert out[1]["action"] == "order.changed"
+    db = sqlite_utils.Database(demo_db_path)
+    skus = {
+        r[0]
+        for r in db.execute(
+            "select sku from order_items where order_id = (select id from orders where number = '10108')"
+        ).fetchall()
+    }
+    assert "LNL-PSS-WHT-K" in skus and "LNL-PSS-PBL-Q" not in skus
+    assert (
+        db.execute("select total_cents from orders where number = '10108'").fetchone()[0] == 37300
+    )
+
+
+def test_a_delivered_item_is_exchanged_with_the_price_difference(demo_db_path: Path) -> None:
+    db = sqlite_utils.Database(demo_db_path)
+    stock = db.execute("select stock from variants where sku = 'VLA-WTS-45-BLK'").fetchone()
+    out = converse(
+        demo_db_path,
+        [
+            {
+                "session": "x",
+                "customer": 15,
+                "text": "can I exchange the watch in order 10038 for the 45 mm one",
+            },
+            {"session": "x", "text": "yes"},
+        ],
+    )
+    assert "$30.00 more" in out[0]["reply"]
+    assert out[1]["action"] == "exchange.created"
+    row = db.execute(
+        "select quantity, price_difference_cents from exchanges where order_id = "
+        "(select id from orders where number = '10038')"
+    ).fetchone()
+    assert row == (1, 3000)
+    after = db.execute("select stock from variants where sku = 'VLA-WTS-45-BLK'").fetchone()
+    assert after[0] == stock[0] - 1  # the new watch is reserved
+
+
+def test_a_size_the_product_does_not_come_in_lists_what_it_does(demo_db_path: Path) -> None:
+    out = converse(
+        demo_db_path,
+        [{"session": "n", "customer": 7, "text": "change order 10114 to size XS"}],
+    )
+    assert "XS" in out[0]["reply"] and "Black / S" in out[0]["reply"]
+    db = sqlite_utils.Database(demo_db_path)
+    assert (
+        db.execute(
+            "select sku from order_items where order_id = (select id from orders where number = '10114')"
+        ).fetchone()[0]
+        == "NFD-DPJ-BLK-XL"
+    )
+
+
+def test_a_shipped_order_cannot_be_changed_but_can_be_exchanged_later(
+    demo_db_path: Path,
+) -> None:
+    out = converse(
+        demo_db_path,
+        [{"session": "s", "customer": 18, "text": "I want to modify my order 10084"}],
+    )
+    assert out[0]["action"] == "change_order.refused"
+    assert "shipped" in out[0]["reply"] and "exchange" in out[0]["reply"]

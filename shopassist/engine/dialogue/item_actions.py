@@ -9,18 +9,23 @@ what is still missing, and the flow asks for that slot again. The writes are in
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from shopassist.engine.address import FIELDS, ParsedAddress, format_address, parse_address
 from shopassist.engine.dialogue import clock
 from shopassist.engine.dialogue import formatting as fmt
 from shopassist.engine.dialogue.context import FlowContext, handler
-from shopassist.engine.dialogue.item_lines import lines_text
-from shopassist.engine.dialogue.order_items import match_lines
+from shopassist.engine.dialogue.item_lines import line_title, lines_text
+from shopassist.engine.dialogue.lexicon import lexicon
+from shopassist.engine.dialogue.lifecycle import say_window, window_start
+from shopassist.engine.dialogue.order_items import match_lines, split_target
 from shopassist.engine.dialogue.outcome import Outcome
+from shopassist.engine.dialogue.policy_facts import say_unknown
 from shopassist.engine.dialogue.templates import render
+from shopassist.engine.privacy import mask_pii
 from shopassist.engine.turn_result import Source
-from shopassist.kb import order_actions
+from shopassist.kb import order_actions, orders
 
 # --- which lines a return covers ----------------------------------------------------------
 
@@ -178,3 +183,263 @@ def account_address_act(ctx: FlowContext, out: Outcome) -> Outcome:
         Source(id=f"customer:{ctx.state.customer_id}", kind="customer", title="Your account")
     )
     return out.say("account_address.done", new_address=format_address(fields, ctx.language))
+
+
+# --- changing an item to another variant: before shipping, or as an exchange after ---------
+
+
+def _attr_pattern(value: str) -> re.Pattern[str]:
+    words = [re.escape(w) for w in value.lower().split()]
+    return re.compile(r"(?<![a-z0-9])" + r"\s*".join(words) + r"(?![a-z0-9])", re.IGNORECASE)
+
+
+def _named(value: str, attr: str, text: str) -> bool:
+    if not value:
+        return False
+    if _attr_pattern(value).search(text):
+        return True
+    if attr == "colour":
+        zh = lexicon().colour_names_zh.get(value.lower())
+        return zh is not None and (zh in text or zh.rstrip("色") in text)
+    return False
+
+
+def _wanted(
+    ctx: FlowContext, line: dict[str, Any], variants: list[dict[str, Any]], text: str
+) -> dict[str, str]:
+    """The colour and size the text asks for ("to black XL", "换成L码"), among the values the
+    product comes in; the NLU's colour/size entities in that part as a fallback ("large")."""
+    wanted: dict[str, str] = {}
+    for attr in ("colour", "size"):
+        values = {str(v[attr]) for v in variants if v.get(attr)}
+        found = [v for v in values if _named(v, attr, text)]
+        current = str(line.get(attr) or "")
+        other = [v for v in found if v.lower() != current.lower()]
+        if other or found:
+            wanted[attr] = (other or found)[0]
+            continue
+        start = ctx.text.find(text) if text else -1
+        for e in ctx.nlu.entities:
+            if e.type == attr and (start < 0 or e.start >= start):
+                value = str(e.value or e.text).lower()
+                same = [v for v in values if v.lower() == value]
+                # A size the product does not come in is still what was asked for: the
+                # reply then lists what it does come in.
+                wanted[attr] = same[0] if same else str(e.value or e.text)
+                break
+    return wanted
+
+
+def _options_text(ctx: FlowContext, variants: list[dict[str, Any]]) -> str:
+    return fmt.list_join([str(v.get("title") or "") for v in variants], ctx.language) or "-"
+
+
+@handler("check", "change_order")
+def change_check(ctx: FlowContext, out: Outcome) -> Outcome | None:
+    """Unshipped: items can be changed. Delivered (or fulfilled with no delivery date) and
+    inside the return window: an exchange. Otherwise refused, with what is possible instead."""
+    from shopassist.engine.dialogue.actions import _return_window, order_basics
+
+    order, slots = ctx.order, ctx.state.slots
+    status = order["status"]
+    if status in ("pending", "paid"):
+        slots["change_kind"] = "change"
+        return None
+    start = window_start(order)
+    values = order_basics(ctx, out)
+    out.action = "change_order.refused"
+    if status in ("cancelled", "returned") or (
+        status in ("shipped", "in_transit") and start is None
+    ):
+        window = _return_window(ctx, out) if status != "cancelled" else None
+        if status in ("shipped", "in_transit") and window is not None:
+            return out.say(
+                "exchange.not_delivered",
+                **values,
+                window_days=out.fact("policy.return_window_days", window[0], f"policy:{window[1]}"),
+            )
+        return out.say("change.not_allowed", **values)
+    window = _return_window(ctx, out)
+    if window is None:
+        return say_unknown(ctx, out, "returns.window_days")
+    if start is not None and (clock.now().date() - start[0]).days > window[0]:
+        return say_window(ctx, out, "lifecycle.window_passed", values, start, window)
+    slots["change_kind"] = "exchange"
+    return None
+
+
+@handler("check", "change_order:change_request")
+def resolve_item_change(ctx: FlowContext, out: Outcome) -> Outcome | None:
+    """Which line changes to which variant of the same product, and how many; in stock."""
+    slots = ctx.state.slots
+    if slots.get("item_change") or slots.get("item_change_free"):
+        return None
+    text = str(slots.get("change_request") or "")
+    if not text:
+        return None
+    lines = order_actions.order_lines(ctx.db, int(ctx.order["id"]))
+    which, target = split_target(text)
+    named = match_lines(lines, which, ctx.nlu.entities) if target else match_lines(lines, text)
+    if named.ambiguous:
+        return _ask_which(ctx, out, "order_items.ambiguous", named.ambiguous[0])
+    if named.selections:
+        line, qty = named.selections[0].item, named.selections[0].quantity
+    elif len(lines) == 1:
+        line, qty = lines[0], int(lines[0]["quantity"])
+    else:
+        return _ask_which(ctx, out, "order_items.which_change", lines)
+    if not line.get("product_id"):
+        slots["item_change_free"] = True
+        return None
+    variants = orders.variants_of(ctx.db, int(line["product_id"]))
+    wanted = _wanted(ctx, line, variants, target or text)
+    if not wanted:
+        # Not a colour or size ("add gift wrapping", a quantity): the general change path.
+        slots["item_change_free"] = True
+        return None
+    keep = {a: str(line.get(a) or "") for a in ("colour", "size")}
+    keep.update(wanted)
+    matches = [
+        v
+        for v in variants
+        if all(str(v.get(a) or "").lower() == keep[a].lower() for a in keep if keep[a])
+    ]
+    matches = [v for v in matches if v["id"] != line.get("variant_id")]
+    sid = f"order:{ctx.order['number']}"
+    item = out.fact("order.item", line_title(ctx, line), sid)
+    in_stock = [v for v in variants if v["id"] != line.get("variant_id") and v["stock"] >= qty]
+    out.action = "items.asked"
+    if not matches:
+        return out.say(
+            "item_change.no_variant",
+            item=item,
+            wanted=" ".join(wanted.values()),
+            options=out.fact("product.options", _options_text(ctx, variants), sid),
+        )
+    variant = matches[0]
+    if int(variant["stock"]) < qty:
+        out.action = "change.out_of_stock"
+        if not in_stock:
+            return out.say("item_change.none_in_stock", item=item)
+        return out.say(
+            "item_change.out_of_stock",
+            item=item,
+            variant=out.fact("change.variant", variant.get("title") or "", sid),
+            options=out.fact("product.options_in_stock", _options_text(ctx, in_stock), sid),
+        )
+    slots["item_change"] = {"line_id": line["id"], "variant_id": variant["id"], "quantity": qty}
+    return None
+
+
+def _planned(ctx: FlowContext) -> tuple[dict[str, Any], dict[str, Any], int] | None:
+    plan = ctx.state.slots.get("item_change")
+    if not plan:
+        return None
+    lines = {int(i["id"]): i for i in order_actions.order_lines(ctx.db, int(ctx.order["id"]))}
+    line = lines.get(int(plan["line_id"]))
+    row = ctx.db.execute("select * from variants where id = ?", [plan["variant_id"]])
+    cols = [c[0] for c in row.description]
+    found = row.fetchone()
+    if line is None or found is None:
+        return None
+    return line, dict(zip(cols, found, strict=True)), int(plan["quantity"])
+
+
+def _price_note(
+    ctx: FlowContext, out: Outcome, section: str, diff: int, new_total: int | None = None
+) -> str:
+    order = ctx.order
+    sid = f"order:{order['number']}"
+    kind = "more" if diff > 0 else "less" if diff < 0 else "same"
+    values: dict[str, Any] = {}
+    if diff:
+        values["difference"] = out.fact(
+            "change.price_difference", fmt.money(abs(diff), order["currency"]), sid
+        )
+    if new_total is not None and diff:
+        values["new_total"] = out.fact(
+            "order.new_total", fmt.money(new_total, order["currency"]), sid
+        )
+    return render(f"{section}.{kind}", ctx.language, values)
+
+
+@handler("confirm", "change_order")
+def change_confirm(ctx: FlowContext, out: Outcome) -> Outcome | None:
+    from shopassist.engine.dialogue import actions
+
+    plan = _planned(ctx)
+    if plan is None:
+        return actions.change_confirm(ctx, out)
+    line, variant, qty = plan
+    values = actions.order_basics(ctx, out)
+    sid = f"order:{ctx.order['number']}"
+    diff = (int(variant["price_cents"]) - int(line["unit_price_cents"])) * qty
+    common = {
+        "quantity": out.fact("change.quantity", qty, sid),
+        "item": out.fact("order.item", line_title(ctx, line), sid),
+        "variant": out.fact("change.variant", variant.get("title") or "", sid),
+    }
+    if ctx.state.slots.get("change_kind") == "exchange":
+        note = _price_note(ctx, out, "exchange", diff)
+        return out.say("exchange.confirm", **values, **common, price_note=note)
+    note = _price_note(ctx, out, "item_change", diff, int(ctx.order["total_cents"]) + diff)
+    return out.say("item_change.confirm", **values, **common, price_note=note)
+
+
+@handler("act", "change_order")
+def change_act(ctx: FlowContext, out: Outcome) -> Outcome | None:
+    from shopassist.engine.dialogue import actions
+
+    plan = _planned(ctx)
+    if plan is None:
+        return actions.change_act(ctx, out)
+    line, variant, qty = plan
+    order = ctx.order
+    values = actions.order_basics(ctx, out)
+    sid = f"order:{order['number']}"
+    diff = (int(variant["price_cents"]) - int(line["unit_price_cents"])) * qty
+    common = {
+        "quantity": out.fact("change.quantity", qty, sid),
+        "item": out.fact("order.item", line_title(ctx, line), sid),
+        "variant": out.fact("change.variant", variant.get("title") or "", sid),
+    }
+    try:
+        if ctx.state.slots.get("change_kind") == "exchange":
+            exchange_id = order_actions.create_exchange(
+                ctx.db,
+                order_id=int(order["id"]),
+                line=line,
+                variant=variant,
+                quantity=qty,
+                price_difference_cents=diff,
+                reason=mask_pii(str(ctx.state.slots.get("change_request", ""))),
+                at=clock.now_iso(),
+            )
+            out.action = "exchange.created"
+            esid = f"exchange:{exchange_id}"
+            out.source(Source(id=esid, kind="order", title=f"Exchange {exchange_id}"))
+            return out.say(
+                "exchange.done",
+                **values,
+                **common,
+                exchange_id=out.fact("exchange.id", exchange_id, esid),
+                price_note=_price_note(ctx, out, "exchange", diff),
+            )
+        total = order_actions.change_line_variant(
+            ctx.db,
+            order_id=int(order["id"]),
+            line=line,
+            variant=variant,
+            quantity=qty,
+            at=clock.now_iso(),
+        )
+    except order_actions.OrderActionError:
+        out.action = "change.out_of_stock"
+        return out.say("item_change.none_in_stock", item=common["item"])
+    out.action = "order.changed"
+    return out.say(
+        "item_change.done",
+        **values,
+        **common,
+        new_total=out.fact("order.new_total", fmt.money(total, order["currency"]), sid),
+    )

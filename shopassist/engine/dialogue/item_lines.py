@@ -13,7 +13,7 @@ from shopassist.engine.dialogue.templates import render
 from shopassist.kb import order_actions
 
 
-def _line_title(ctx: FlowContext, item: dict[str, Any]) -> str:
+def line_title(ctx: FlowContext, item: dict[str, Any]) -> str:
     from shopassist.engine.dialogue.actions import _item_title
 
     return _item_title(ctx, item)
@@ -24,7 +24,7 @@ def lines_text(ctx: FlowContext, lines: list[tuple[dict[str, Any], int]]) -> str
         render(
             "order_items.line",
             ctx.language,
-            {"quantity": qty, "title": _line_title(ctx, item)},
+            {"quantity": qty, "title": line_title(ctx, item)},
         )
         for item, qty in lines
     ]

@@ -157,9 +157,10 @@ def split_target(text: str) -> tuple[str, str]:
     which variant is wanted. The whole text and "" when no marker splits it."""
     low = text.lower()
     best: tuple[int, int] | None = None
+    # The last marker: "I want to exchange the mat for the red one" splits at "for".
     for marker in _data()["target_markers"]:
-        i = low.find(marker.lower())
-        if i > 0 and (best is None or i < best[0]):
+        i = low.rfind(marker.lower())
+        if i > 0 and (best is None or i > best[0] or (i == best[0] and i + len(marker) > best[1])):
             best = (i, i + len(marker))
     if best is None:
         return text, ""
