@@ -397,3 +397,22 @@ def test_event_reads_need_a_well_formed_session_id(client: TestClient) -> None:
     assert r.status_code == 400 and r.json()["error"] == "invalid_session"
     staff = client.get("/api/sessions/short/events", headers=STAFF)
     assert staff.status_code == 200 and staff.json()["events"] == []
+
+
+def test_two_servers_on_one_database_share_conversations(demo_db_path: Path) -> None:
+    from shopassist.engine.assistant import Assistant
+
+    settings = Settings(db=demo_db_path, no_llm=True)
+    apps = [
+        create_app(settings, Assistant.open(settings, db=demo_db_path)),
+        create_app(settings, Assistant.open(settings, db=demo_db_path)),
+    ]
+    with TestClient(apps[0]) as one, TestClient(apps[1]) as two:
+        texts = ["hello", "do you have wireless earbuds?", "tell me more about the second one"]
+        for n, text in enumerate(texts):
+            r = post((one, two)[n % 2], {"session": SID, "text": text})
+            assert r.status_code == 200 and r.json()["turn"] == n
+        seen = two.get(f"/api/sessions/{SID}/events").json()["events"]
+        assert [e["text"] for e in seen if e["author"] == "customer"] == texts
+        # the second server continued the conversation the first one started
+        assert "AeroBuds" in seen[-1]["text"] or "Lite" in seen[-1]["text"]

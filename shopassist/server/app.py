@@ -67,6 +67,9 @@ class ChatServer:
         self.session_limiter = RateLimiter(settings.serve_session_messages_per_minute)
         self.client_limiter = RateLimiter(settings.serve_client_requests_per_minute)
         self.allowed_origins = {o.rstrip("/") for o in settings.serve_allowed_origins}
+        # Turns run one at a time (the engine holds one connection); queueing them here,
+        # not on the thread pool's lock, keeps threads free for the pages' long polls.
+        self.turn_gate = asyncio.Lock()
         token = settings.serve_staff_token
         self._staff_token = token.get_secret_value().encode() if token else None
 
@@ -282,7 +285,10 @@ def create_app(
             session, text, customer = await server.read_message(request, staff)
             server.check_session_limit(session)
             try:
-                turn = await run_in_threadpool(channel.run_turn, session, text, customer=customer)
+                async with server.turn_gate:
+                    turn = await run_in_threadpool(
+                        channel.run_turn, session, text, customer=customer
+                    )
             except Exception as exc:
                 raise server.turn_error(exc) from exc
         except ApiError as err:
@@ -409,9 +415,11 @@ async def _stream_turn(
     def on_token(chunk: str) -> None:
         loop.call_soon_threadsafe(queue.put_nowait, chunk)
 
+    await server.turn_gate.acquire()
     task = loop.run_in_executor(
         None, lambda: channel.run_turn(session, text, customer=customer, on_token=on_token)
     )
+    task.add_done_callback(lambda _: server.turn_gate.release())
     while not task.done() or not queue.empty():
         getter: asyncio.Future[Any] = asyncio.ensure_future(queue.get())
         waiting: set[asyncio.Future[Any]] = {getter, task}

@@ -111,6 +111,8 @@ async def page(tmp_path: Path) -> AsyncIterator[Any]:
 
 
 async def say(page: Any, text: str) -> None:
+    # While a message is in flight the page keeps the next one in the box, unsent.
+    await expect(page.locator("#send")).to_be_enabled()
     await page.fill("#message", text)
     await page.press("#message", "Enter")
 
