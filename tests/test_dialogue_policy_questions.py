@@ -3,10 +3,14 @@ when the customer asks to do something to an order (or names one)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 from test_dialogue_fakes import ScriptedNLU, demo_assistant
+
+from shopassist.kb.demo import catalog_dir
+from shopassist.kb.policies import import_policies
 
 
 def _no_order_flow(r: Any) -> None:
@@ -99,3 +103,53 @@ def test_what_cannot_be_returned_is_listed_from_policy_in_both_languages(
     assert r.state["flow"] is None and "礼品卡" in r.reply  # answered, no order asked for
     r = bot.turn("b", "what's your return policy for sale items?")
     assert "Final Sale" in r.reply and not r.reply.startswith("Yes")
+
+
+def _reimport(db: sqlite_utils.Database, tmp_path: Path, old: str, new: str) -> None:
+    text = (catalog_dir() / "policies.toml").read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "policies.toml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    import_policies(db, path)
+
+
+def test_the_vip_return_window_has_one_source(
+    demo_db: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    """The VIP window is tiers.vip.return_window_days, for the policy answer and the
+    return check alike; change it in the file and both follow (no 30/45 left in code)."""
+    _reimport(demo_db, tmp_path, "return_window_days = 45", "return_window_days = 60")
+    text = "What's your return policy?"
+    r = demo_assistant(demo_db, ScriptedNLU().say(text, "check_refund_policy", 0.99)).turn(
+        "s", text, customer="10"
+    )
+    # (The demo's help page still says 45: FAQ text is the shop's to keep in step.)
+    assert "As a VIP member you have 60 days" in r.reply, r.reply
+    assert any(f.source_id == "policy:tiers.vip.return_window_days" for f in r.facts)
+    standard = demo_assistant(demo_db, ScriptedNLU().say(text, "check_refund_policy", 0.99))
+    r = standard.turn("s2", text, customer="24")
+    assert "60" not in r.reply and "30 days" in r.reply
+
+
+def test_a_tier_without_the_benefit_in_the_file_gets_none(
+    demo_db: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    _reimport(demo_db, tmp_path, "free_cancellation = true\n", "")
+    text = "what does it cost to cancel?"
+    r = demo_assistant(demo_db, ScriptedNLU().say(text, "check_cancellation_fee", 0.99)).turn(
+        "s", text, customer="10"
+    )
+    assert "24 hours" in r.reply and "always cancel free" not in r.reply, r.reply
+
+
+def test_without_a_return_window_nothing_is_promised(
+    demo_db: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    _reimport(demo_db, tmp_path, "window_days = 30 ", "# no window ")
+    text = "what's the return window?"
+    r = demo_assistant(demo_db, ScriptedNLU().say(text, "check_refund_policy", 0.99)).turn(
+        "s", text
+    )
+    assert "30" not in r.reply and "member of our team" in r.reply, r.reply
+    assert "5 business days" in r.reply  # the refund time the shop did set still answers
+    assert not any(f.source_id == "policy:returns.window_days" for f in r.facts)

@@ -194,3 +194,14 @@ def test_cli_import_error_exits_nonzero_and_names_the_key(tmp_path: Path) -> Non
     res = runner.invoke(app, ["import-policies", str(bad), "--db", path])
     assert res.exit_code == 1
     assert "returns.window_days" in res.output and "greater than 0" in res.output
+
+
+def test_only_the_policy_module_reads_the_policies_table() -> None:
+    """Every reader goes through ShopPolicy: no second reader with its own defaults."""
+    root = Path(__file__).resolve().parent.parent / "shopassist"
+    readers = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "from policies" in path.read_text(encoding="utf-8")
+    ]
+    assert readers == ["kb/policies.py"]

@@ -322,10 +322,3 @@ def create_return(
         ],
     )
     return int(cur.lastrowid or 0)
-
-
-def get_policy(db: sqlite_utils.Database, key: str, default: Any = None) -> Any:
-    row = db.execute("select value from policies where key = ?", [key]).fetchone()
-    if row is None:
-        return default
-    return _json(row[0], default)

@@ -27,19 +27,20 @@ from shopassist.kb.policies import DayRange, LocalText, ShopPolicy, cents, load_
 
 UNKNOWN_TEMPLATE = "policy.unknown"
 
-_cache: dict[int, tuple[tuple[int, int], ShopPolicy]] = {}
+_CACHE_ATTRIBUTE = "_shopassist_policy"
 
 
 def shop_policy(db: sqlite_utils.Database) -> ShopPolicy:
     """The stored policy, re-read only when the database changed since the last read
-    (``data_version`` moves on other connections' commits, ``total_changes`` on ours)."""
+    (``data_version`` moves on other connections' commits, ``total_changes`` on ours).
+    Cached on the Database object itself: an id() of a closed connection can be reused."""
     conn = db.conn
     version = (conn.execute("pragma data_version").fetchone()[0], conn.total_changes)
-    hit = _cache.get(id(conn))
+    hit = getattr(db, _CACHE_ATTRIBUTE, None)
     if hit is not None and hit[0] == version:
         return hit[1]
     policy = load_policy(db)
-    _cache[id(conn)] = (version, policy)
+    setattr(db, _CACHE_ATTRIBUTE, (version, policy))
     return policy
 
 

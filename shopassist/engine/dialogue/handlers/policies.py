@@ -36,7 +36,9 @@ def _faq_answer(
 ) -> bool:
     hits = [h for h in ctx.faq_hits if h.language == ctx.language] or list(ctx.faq_hits)
     if same_intent:
-        hits = [h for h in hits if h.intent and h.intent == ctx.intent]
+        # A page the shop wrote for this intent that the question's words match (not one
+        # returned only for sharing the intent: "return label fees" is no return window).
+        hits = [h for h in hits if h.intent == ctx.intent and h.match in ("all", "sku")]
     elif ctx.intent:
         hits = [h for h in hits if h.intent == ctx.intent] or hits
     if strong_only:
