@@ -434,12 +434,17 @@ def refund_check(ctx: FlowContext, out: Outcome) -> Outcome | None:
 
 
 def _free_return(ctx: FlowContext, out: Outcome) -> bool:
+    """Return shipping is free for the customer's tier when the shop gives it that benefit,
+    or for a damaged, defective or wrong item when the shop lists free-return reasons; a
+    shop that has said neither is never told "free" by us."""
     if tier_benefit(ctx, out, "free_return_shipping"):
         return True
     reason = str(ctx.state.slots.get("reason", "")).lower()
     from shopassist.engine.dialogue.lexicon import free_return_reason
 
-    return free_return_reason(reason)
+    if not free_return_reason(reason):
+        return False
+    return bool(policy_value(ctx, out, "returns.free_return_reasons"))
 
 
 def _return_items(order: dict[str, Any]) -> list[dict[str, Any]]:
