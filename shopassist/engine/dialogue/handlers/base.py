@@ -12,7 +12,7 @@ from shopassist.engine.dialogue.outcome import LowStock, Outcome
 from shopassist.engine.dialogue.product_query import matching_variants, size_matches
 from shopassist.engine.dialogue.rules import rule_param
 from shopassist.engine.dialogue.state import MentionedProduct
-from shopassist.engine.dialogue.templates import render
+from shopassist.engine.dialogue.templates import has_template, render
 from shopassist.engine.turn_result import Source
 from shopassist.kb.search import ProductDetail, get_product, search_products
 
@@ -242,6 +242,15 @@ def _search(ctx: FlowContext, limit: int = 5, *, strict: bool = False) -> list[P
     return _details(ctx, [h.id for h in hits[:limit]])
 
 
+def _currency_name(ctx: FlowContext) -> str:
+    """The shop's currency as a reply names it ("US dollars", "美元"), from its code."""
+    code = ctx.product_request.currency if ctx.product_request is not None else ""
+    key = f"currency_name.{code}" if code else "currency_name.unknown"
+    if not has_template(key, ctx.language):
+        return str(code)
+    return render(key, ctx.language)
+
+
 def _foreign_budget_note(ctx: FlowContext, out: Outcome) -> None:
     """Say how a budget in another currency was read: "200元（约 $28.00）以内", or that
     prices are in the shop's currency and the list is not filtered by price."""
@@ -254,10 +263,10 @@ def _foreign_budget_note(ctx: FlowContext, out: Outcome) -> None:
         limit = req.max_price if req.max_price is not None else req.min_price
         usd = out.fact(
             "price.converted_limit",
-            fmt.money(round(float(limit or 0) * 100), req.currency or "USD"),
+            fmt.money(round(float(limit or 0) * 100), req.currency or ""),
             "policy:exchange_rates",
         )
         key = "product.budget_converted" if req.max_price is not None else "product.floor_converted"
-        out.say(key, asked=req.asked_money, price=usd)
+        out.say(key, asked=req.asked_money, price=usd, currency=_currency_name(ctx))
     else:
-        out.say("product.budget_unconverted", asked=req.asked_money)
+        out.say("product.budget_unconverted", asked=req.asked_money, currency=_currency_name(ctx))
