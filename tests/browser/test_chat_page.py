@@ -229,6 +229,47 @@ async def test_hostile_text_renders_inert(server: tuple[str, Path], page: Any) -
     await screenshot(page, "hostile")
 
 
+async def test_a_model_reply_streams_into_the_page_verified(demo_db_path: Path, page: Any) -> None:
+    """An in-process server with a scripted model, so the page gets several token events."""
+    import threading
+
+    import uvicorn
+
+    from shopassist.config import Settings
+    from shopassist.engine.assistant import Assistant
+    from shopassist.engine.llm import FakeLLM
+    from shopassist.server import create_app
+
+    question = "what is your return policy?"
+    settings = Settings(db=demo_db_path, no_llm=True)
+    assistant = Assistant.open(settings, db=demo_db_path)
+    grounded = assistant.turn("probe", question, channel="api").template_reply
+    assistant.set_llm(FakeLLM([grounded], delay=0.02))  # says the grounded reply, slowly
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, assistant), port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        await page.goto(f"http://127.0.0.1:{port}/")
+        await say(page, question)
+        await page.wait_for_selector(".msg.bot.streaming", state="attached")  # partial text
+        bot = page.locator(".msg.bot")
+        await expect(bot).not_to_have_class("msg bot streaming", timeout=15000)
+        assert (await bot.locator(".body").text_content() or "").strip() == grounded.strip()
+        reply = assistant.db.execute(
+            "select provenance, reply from turns where user_text = ? and conversation_id != 'probe'",
+            [question],
+        ).fetchone()
+        assert reply[0] == "llm" and reply[1].strip() == grounded.strip()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 async def until(pilot: Any, condition: Callable[[], bool], what: str, steps: int = 150) -> None:
     for _ in range(steps):
         if condition():
