@@ -118,6 +118,49 @@ def find_by_phone(db: sqlite_utils.Database, phone: str) -> dict[str, Any] | Non
     return None
 
 
+def _folded(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text or "").casefold().split())
+
+
+def _postcode_in(postcode: str, folded_text: str) -> bool:
+    """The postcode as a whole token of the text, spaces inside it optional ("sw1a 1aa")."""
+    chars = [c for c in _folded(postcode) if not c.isspace()]
+    if len(chars) < 3:
+        return False
+    pattern = r"\s?".join(re.escape(c) for c in chars)
+    return re.search(rf"(?<![0-9a-z]){pattern}(?![0-9a-z])", folded_text) is not None
+
+
+def _name_in(name: str, folded_text: str) -> bool:
+    """The customer's full name in the text (whole words for Latin script; CJK has no spaces)."""
+    folded = _folded(name)
+    if len(folded) < 2 or (folded.isascii() and " " not in folded):
+        return False  # a lone given name ("Emma") identifies nobody
+    if folded.isascii():
+        return re.search(rf"(?<![0-9a-z]){re.escape(folded)}(?![0-9a-z])", folded_text) is not None
+    return folded in folded_text.replace(" ", "")
+
+
+def named_in(db: sqlite_utils.Database, text: str) -> list[dict[str, Any]]:
+    """Customers whose full name the text contains, each with ``postcode_given``: whether
+    the postcode of their own address is in the text too (name + postcode identifies)."""
+    folded = _folded(text)
+    if not folded:
+        return []
+    # instr narrows the scan in SQL; the word-boundary check is done here.
+    cur = db.execute(
+        "select id, name, json_extract(address, '$.postal_code') from customers "
+        "where length(name) >= 2 and instr(?, lower(replace(name, ' ', ''))) > 0",
+        [folded.replace(" ", "")],
+    )
+    found = []
+    for customer_id, name, postcode in cur.fetchall():
+        if _name_in(name, folded):
+            given = bool(postcode) and _postcode_in(str(postcode), folded)
+            found.append({"id": customer_id, "name": name, "postcode_given": given})
+    return found
+
+
 def find_customer(db: sqlite_utils.Database, ref: str | int) -> dict[str, Any] | None:
     """A customer by numeric id or by email; None when there is no such customer."""
     if isinstance(ref, int):

@@ -89,7 +89,7 @@ class Claim(BaseModel):
 
     given: bool = False
     customer_id: int | None = None  # None when it matches no customer
-    kind: Literal["email", "phone"] | None = None
+    kind: Literal["email", "phone", "name_postcode"] | None = None
     # The typed value, to compare with the order's own customer; never serialised.
     value: str | None = Field(default=None, exclude=True, repr=False)
 
@@ -119,6 +119,31 @@ def claim_from_message(db: sqlite_utils.Database, nlu: NLUResult) -> Claim:
             return Claim(
                 given=True, customer_id=found["id"] if found else None, kind="phone", value=value
             )
+    text = nlu.text
+    for entity in nlu.entities:  # an order number is not a postcode
+        if entity.type == "order_number" and entity.text:
+            text = text.replace(entity.text, " ")
+    return _name_and_postcode_claim(db, text)
+
+
+def _name_and_postcode_claim(db: sqlite_utils.Database, text: str) -> Claim:
+    """A customer's full name with the postcode of their address identifies them.
+
+    A known name with some other postcode is a claim too (one that matches nobody), so a
+    wrong postcode counts as a failed check like a wrong email; a name without any
+    postcode is just a name.
+    """
+    named = customers.named_in(db, text)
+    if not named:
+        return Claim()
+    matching = [c for c in named if c["postcode_given"]]
+    if len(matching) == 1:
+        return Claim(given=True, customer_id=int(matching[0]["id"]), kind="name_postcode")
+    from shopassist.engine.address import _rules as address_rules
+
+    if matching or address_rules()["_postcodes"]["any"].search(text):
+        # Two customers with one name and one postcode: neither is identified.
+        return Claim(given=True, customer_id=None, kind="name_postcode")
     return Claim()
 
 
