@@ -117,7 +117,7 @@ class AssistApp(ShopAssistApp):
         Binding("c", "focus_customer", "Customer", id="assist.customer"),
         Binding("h", "show_handoff", "Hand-off", id="assist.handoff", show=False),
         Binding("escape", "focus_suggestions", "Suggestions", id="assist.back", show=False),
-        Binding("l", "focus_queue", "Queue", id="assist.queue", show=False),
+        Binding("w", "focus_queue", "Queue", id="assist.queue", show=False),
     ]
 
     def __init__(
@@ -506,7 +506,7 @@ class AssistApp(ShopAssistApp):
 
         assert self.assistant is not None
         if not self.session_id or self._live_db is None:
-            self.notify("Open a conversation from the queue first (l).")
+            self.notify("Open a conversation from the queue first (w).")
             return
         if not text.strip():
             self.notify("An empty reply is not sent.")
