@@ -242,3 +242,64 @@ def test_a_shipped_order_cannot_be_changed_but_can_be_exchanged_later(
     )
     assert out[0]["action"] == "change_order.refused"
     assert "shipped" in out[0]["reply"] and "exchange" in out[0]["reply"]
+
+
+def test_the_payment_method_of_an_unpaid_order_changes_to_an_accepted_one(
+    demo_db_path: Path,
+) -> None:
+    out = converse(
+        demo_db_path,
+        [
+            {"session": "p", "customer": 23, "text": "订单10104换成支付宝付款"},
+            {"session": "p", "text": "是的"},
+            {
+                "session": "b",
+                "customer": 18,
+                "text": "can I pay for order 10099 with a cheque instead?",
+            },
+        ],
+    )
+    assert "支付宝" in out[0]["reply"]
+    assert out[1]["action"] == "order.payment_method_changed"
+    # Not accepted: refused, with the methods the shop does accept.
+    assert out[2]["action"] == "payment_change.not_accepted" and "PayPal" in out[2]["reply"]
+    db = sqlite_utils.Database(demo_db_path)
+    methods = dict(
+        db.execute(
+            "select number, payment_method from orders where number in ('10104', '10099')"
+        ).fetchall()
+    )
+    assert methods["10104"] == "Alipay"  # the shop's own name, whatever the language
+    assert methods["10099"] != "cheques"
+
+
+def test_a_shipped_order_s_payment_method_is_not_changed(demo_db_path: Path) -> None:
+    out = converse(
+        demo_db_path,
+        [
+            {
+                "session": "s",
+                "customer": 18,
+                "text": "can I pay for order 10084 with Apple Pay instead?",
+            }
+        ],
+    )
+    assert out[0]["action"] == "change_payment_method.refused"
+
+
+def test_a_cancellation_keeps_the_reason_given(demo_db_path: Path) -> None:
+    out = converse(
+        demo_db_path,
+        [
+            {
+                "session": "c",
+                "customer": 1,
+                "text": "cancel order 10118 because I ordered the wrong size",
+            },
+            {"session": "c", "text": "yes"},
+        ],
+    )
+    assert out[1]["action"] == "order.cancelled" and "wrong size" in out[1]["reply"]
+    db = sqlite_utils.Database(demo_db_path)
+    row = db.execute("select status, cancel_reason from orders where number = '10118'").fetchone()
+    assert row == ("cancelled", "I ordered the wrong size")

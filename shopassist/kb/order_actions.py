@@ -249,9 +249,9 @@ def create_exchange(
 
 
 def cancel_with_reason(
-    db: sqlite_utils.Database, order_id: int, fee_cents: int, reason: str | None, at: str
+    db: sqlite_utils.Database, order_id: int, fee_cents: int | None, reason: str | None, at: str
 ) -> None:
-    """Cancel the order, keep the fee and the customer's reason, and put its stock back."""
+    """Cancel the order, keeping the fee and the customer's reason."""
     with _one_action(db, "cancel"):
         cur = db.execute(
             "update orders set status = 'cancelled', cancelled_at = ?, "

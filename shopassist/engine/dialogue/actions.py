@@ -35,7 +35,7 @@ from shopassist.engine.dialogue.policy_facts import (
 from shopassist.engine.dialogue.templates import render
 from shopassist.engine.privacy import mask_pii
 from shopassist.engine.turn_result import Source
-from shopassist.kb import conversations, customers, orders
+from shopassist.kb import conversations, customers, order_actions, orders
 
 # --- shared pieces ------------------------------------------------------------------------
 
@@ -196,8 +196,11 @@ def cancel_act(ctx: FlowContext, out: Outcome) -> Outcome:
     fee = cancellation_fee_cents(ctx, out, order)
     was_paid = order["status"] != "pending"
     values = order_basics(ctx, out)
-    orders.cancel_order(ctx.db, order["id"], fee, at=clock.now_iso())
+    reason = mask_pii(str(ctx.state.slots.get("reason") or "")) or None
+    order_actions.cancel_with_reason(ctx.db, int(order["id"]), fee, reason, clock.now_iso())
     out.action = "order.cancelled"
+    if reason:
+        out.say("cancel_reason.noted", reason=reason)
     sid = f"order:{order['number']}"
     if not was_paid:
         return out.say("cancel.done_unpaid", **values)

@@ -21,7 +21,7 @@ from shopassist.engine.dialogue.lexicon import lexicon
 from shopassist.engine.dialogue.lifecycle import say_window, window_start
 from shopassist.engine.dialogue.order_items import match_lines, split_target
 from shopassist.engine.dialogue.outcome import Outcome
-from shopassist.engine.dialogue.policy_facts import say_unknown
+from shopassist.engine.dialogue.policy_facts import policy_value, say_unknown
 from shopassist.engine.dialogue.templates import render
 from shopassist.engine.privacy import mask_pii
 from shopassist.engine.turn_result import Source
@@ -442,4 +442,115 @@ def change_act(ctx: FlowContext, out: Outcome) -> Outcome | None:
         **values,
         **common,
         new_total=out.fact("order.new_total", fmt.money(total, order["currency"]), sid),
+    )
+
+
+# --- the payment method of an unshipped order ---------------------------------------------
+
+
+def _method_words(name: str) -> list[str]:
+    """ "Credit or debit card (Visa, Mastercard)" -> the names inside it a customer types."""
+    parts = re.split(r"[(),/、，（）]| or ", name)
+    return [p.strip().lower() for p in parts if len(p.strip()) >= 3] or [name.lower()]
+
+
+def _named_method(text: str, methods: list[Any]) -> tuple[Any, str] | None:
+    """The policy entry (LocalText) the text names, and the words that named it."""
+    low = text.lower()
+    best: tuple[Any, str] | None = None
+    for method in methods:
+        for lang_name in (method.en, method.zh):
+            if not lang_name:
+                continue
+            for word in _method_words(str(lang_name)):
+                hit = (
+                    word in low
+                    if _CJK_TEXT.search(word)
+                    else re.search(rf"(?<![a-z]){re.escape(_singular(word))}s?(?![a-z])", low)
+                )
+                if hit and (best is None or len(word) > len(best[1])):
+                    best = (method, word)
+    return best
+
+
+_CJK_TEXT = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _singular(word: str) -> str:
+    """ "cheques" also names "cheque"."""
+    return word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith("ss") else word
+
+
+@handler("check", "change_payment_method")
+def payment_change_check(ctx: FlowContext, out: Outcome) -> Outcome | None:
+    """Without the shop's list of accepted methods a change cannot be checked: hand off."""
+    if policy_value(ctx, out, "payments.accepted") is None:
+        return say_unknown(ctx, out, "payments.accepted")
+    return None
+
+
+@handler("check", "change_payment_method:payment_method")
+def resolve_payment_method(ctx: FlowContext, out: Outcome) -> Outcome | None:
+    slots = ctx.state.slots
+    if slots.get("payment_method_chosen"):
+        return None
+    accepted = policy_value(ctx, out, "payments.accepted") or []
+    refused = policy_value(ctx, out, "payments.not_accepted") or []
+    accepted_text = fmt.list_join([m.text(ctx.language) for m in accepted], ctx.language)
+    for text in (slots.get("payment_method"), slots.get("request")):
+        if not text:
+            continue
+        found = _named_method(str(text), accepted)
+        if found is not None:
+            # Stored as the shop's own (English) name; shown in the reply's language.
+            slots["payment_method_chosen"] = found[0].en
+            slots["payment_method_label"] = found[0].text(ctx.language)
+            slots["payment_method"] = str(text)
+            return None
+        named_refused = _named_method(str(text), refused)
+        if named_refused is not None or text == slots.get("payment_method"):
+            out.action = "payment_change.not_accepted"
+            return out.say(
+                "payment_change.not_accepted",
+                method=named_refused[0].text(ctx.language) if named_refused else str(text),
+                accepted=out.fact("policy.payments_accepted", accepted_text, "policy:payments"),
+            )
+    return out.say(
+        "payment_change.ask",
+        order_number=ctx.order["number"],
+        accepted=out.fact("policy.payments_accepted", accepted_text, "policy:payments"),
+    )
+
+
+@handler("confirm", "change_payment_method")
+def payment_change_confirm(ctx: FlowContext, out: Outcome) -> Outcome:
+    from shopassist.engine.dialogue.actions import order_basics
+
+    values = order_basics(ctx, out)
+    sid = f"order:{ctx.order['number']}"
+    method = out.fact("order.new_payment_method", ctx.state.slots["payment_method_label"], sid)
+    old = orders.payment_method(ctx.order)
+    if old:
+        return out.say(
+            "change_payment_method.confirm_from",
+            **values,
+            method=method,
+            old_method=out.fact("order.payment_method", old, sid),
+        )
+    return out.say("change_payment_method.confirm", **values, method=method)
+
+
+@handler("act", "change_payment_method")
+def payment_change_act(ctx: FlowContext, out: Outcome) -> Outcome:
+    from shopassist.engine.dialogue.actions import order_basics
+
+    order = ctx.order
+    values = order_basics(ctx, out)
+    method = str(ctx.state.slots["payment_method_chosen"])
+    order_actions.set_payment_method(ctx.db, int(order["id"]), method, clock.now_iso())
+    out.action = "order.payment_method_changed"
+    sid = f"order:{order['number']}"
+    label = str(ctx.state.slots.get("payment_method_label") or method)
+    return out.say(
+        "payment_change.done", **values, method=out.fact("order.new_payment_method", label, sid)
     )
