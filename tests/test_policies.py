@@ -204,4 +204,24 @@ def test_only_the_policy_module_reads_the_policies_table() -> None:
         for path in root.rglob("*.py")
         if "from policies" in path.read_text(encoding="utf-8")
     ]
-    assert readers == ["kb/policies.py"]
+    # (kb/migrations.py only looks for rows in the format before this one.)
+    assert sorted(readers) == ["kb/migrations.py", "kb/policies.py"]
+
+
+def test_a_demo_database_with_old_policy_rows_gets_the_demo_policy_back(tmp_path: Path) -> None:
+    from shopassist.kb.db import open_db
+
+    path = tmp_path / "old.db"
+    db = open_db(path)
+    load_demo(db)
+    with db.conn:  # what the demo loader wrote before the policy file format
+        db.execute("delete from policies")
+        db.execute("insert into policies (key, value) values ('return_window_days', '30')")
+        db.execute(
+            "insert into policies (key, value) values ('vip', '{\"return_window_days\": 45}')"
+        )
+        db.execute("delete from _migrations where name = 'm010_policy_file_format'")
+    assert load_policy(db).is_empty()
+    db.conn.close()
+    db = open_db(path)
+    assert load_policy(db) == read_policy_file(catalog_dir() / "policies.toml")

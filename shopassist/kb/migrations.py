@@ -398,3 +398,25 @@ def m008_knowledge_gaps(db: sqlite_utils.Database) -> None:
         create index knowledge_gaps_key on knowledge_gaps(kind, answer_key);
         """
     )
+
+
+@migration
+def m010_policy_file_format(db: sqlite_utils.Database) -> None:
+    """Policies stored before the policy file format (one row per old key, such as
+    ``return_window_days``) read as unknown now (``kb/policies.py``). Only the demo loader
+    wrote such rows, so a demo database gets its policy again from the demo's policy file,
+    through the same validation as an import; any other database's rows stay as they are."""
+    from shopassist.kb.demo import catalog_dir
+    from shopassist.kb.policies import PolicyError, ShopPolicy, read_policy_file, write_policy
+
+    keys = {row[0] for row in db.execute("select key from policies").fetchall()}
+    if not keys - set(ShopPolicy.model_fields):
+        return
+    demo = db.execute("select value from meta where key = 'demo_catalog'").fetchone()
+    if demo is None or demo[0] != "1":
+        return
+    try:
+        policy = read_policy_file(catalog_dir() / "policies.toml")
+    except PolicyError:
+        return
+    write_policy(db, policy, "demo:policies.toml")
