@@ -97,3 +97,21 @@ def test_every_locale_names_its_source_and_maps_the_required_columns():
         # Two English columns must never share one translation within a locale.
         translated = [t.lower() for t in headers.values()]
         assert len(translated) == len(set(translated)), locale
+
+
+def test_de_export_keeps_stock_price_and_attributes(db, tmp_path):
+    path = tmp_path / "produkte.csv"
+    path.write_text(
+        "ID,Typ,Artikelnummer,Name,Veröffentlicht,Lagerbestand,Angebotspreis,Regulärer Preis,"
+        "Kategorien,Attribut 1 Name,Attribut 1 Wert(e)\n"
+        '7,simple,MUG-BLAU,Becher,1,4,"8,00","9,50",Küche,Farbe,Blau\n',
+        encoding="utf-8",
+    )
+    report = import_catalog(db, path)
+    assert report.format == "woocommerce" and report.committed, report.errors
+    row = db.execute(
+        "select p.title, v.sku, v.price_cents, v.compare_at_cents, v.stock, v.options "
+        "from variants v join products p on p.id = v.product_id"
+    ).fetchone()
+    assert row[:5] == ("Becher", "MUG-BLAU", 800, 950, 4)
+    assert "Farbe" in row[5] and "Blau" in row[5]
