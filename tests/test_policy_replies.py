@@ -58,6 +58,7 @@ currency = "EUR"
 [returns]
 window_days = 21
 refund_days = 3
+return_shipping = { en = "the customer pays the postage", zh = "邮费由顾客承担" }
 
 [shipping]
 dispatch_days = 2
@@ -181,3 +182,14 @@ def test_an_faq_still_answers_what_the_policy_file_does_not_cover(
     assert any(s["kind"] == "faq" for s in turn["sources"])
     stats = json.loads(_run(["stats", "--json", "--db", str(empty_shop)]))
     assert stats["knowledge_gaps"] == []  # answered: no gap recorded
+
+
+def test_return_shipping_is_answered_from_the_shops_words(empty_shop: Path, tmp_path: Path) -> None:
+    (turn,) = _converse(empty_shop, ["who pays for return shipping?"])
+    assert "member of our team" in turn["reply"] and "free" not in turn["reply"]
+    policy = tmp_path / "policies.toml"
+    policy.write_text(OTHER_SHOP, encoding="utf-8")
+    _run(["import-policies", str(policy), "--db", str(empty_shop)])
+    (turn,) = _converse(empty_shop, ["who pays for return shipping?"])
+    assert "the customer pays the postage" in turn["reply"], turn["reply"]
+    assert any(f["source_id"] == "policy:returns.return_shipping" for f in turn["facts"])

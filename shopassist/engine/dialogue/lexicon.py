@@ -51,6 +51,7 @@ class Lexicon:
     warranty: re.Pattern[str]
     order_it: re.Pattern[str]
     non_returnable: re.Pattern[str]
+    return_shipping: re.Pattern[str]
     order_task_words: tuple[tuple[str, re.Pattern[str]], ...]
 
     def order_task(self, text: str) -> str | None:
@@ -109,6 +110,7 @@ def lexicon() -> Lexicon:
         warranty=_pattern(raw.get("warranty_markers", [])),
         order_it=_pattern(raw.get("order_it_markers", [])),
         non_returnable=_pattern(raw.get("non_returnable_markers", [])),
+        return_shipping=_pattern(raw.get("return_shipping_markers", [])),
         order_task_words=tuple(
             (intent, _pattern(words)) for intent, words in raw.get("order_task_words", {}).items()
         ),

@@ -282,6 +282,8 @@ def _refund_policy_template(ctx: FlowContext, out: Outcome) -> None:
         _unknown(ctx, out, "returns.window_days")
     if days is not None:
         out.say("refund.processing_policy", refund_days=days)
+    if matches(lexicon().return_shipping, ctx.text):
+        _return_shipping(ctx, out)
     if matches(lexicon().non_returnable, ctx.text):
         # "哪些商品不能退货": what cannot be returned, from the same policy.
         items = policy_fact(ctx, out, "returns.non_returnable", fact_key="returns.non_returnable")
@@ -290,6 +292,28 @@ def _refund_policy_template(ctx: FlowContext, out: Outcome) -> None:
         else:
             _unknown(ctx, out, "returns.non_returnable")
     _tier_window(ctx, out)
+
+
+def _return_shipping(ctx: FlowContext, out: Outcome) -> None:
+    """Who pays for sending a return back: the shop's own words, its label fee, and the
+    customer's tier benefit; unknown when the shop has said none of it."""
+    text = policy_fact(ctx, out, "returns.return_shipping", fact_key="returns.return_shipping")
+    fee_amount = policy_value(ctx, out, "returns.return_shipping_fee")
+    if text is not None:
+        out.say("refund.return_shipping", return_shipping=text)
+    if fee_amount is not None:
+        out.say(
+            "refund.label_fee_policy",
+            label_fee=out.fact(
+                "policy.return_shipping_fee",
+                policy_money(ctx, fee_amount),
+                "policy:returns.return_shipping_fee",
+            ),
+        )
+    if tier_benefit(ctx, out, "free_return_shipping"):
+        out.say("refund.tier_free_return", tier=tier_label(ctx))
+    elif text is None and fee_amount is None:
+        _unknown(ctx, out, "returns.return_shipping")
 
 
 def _tier_window(ctx: FlowContext, out: Outcome) -> None:
