@@ -24,6 +24,31 @@ def clean_line(value: str) -> str:
     return clean_text(value, single_line=True)
 
 
+# OWASP "CSV Injection": the characters that make a spreadsheet evaluate a cell. "=" and
+# "@" always start a formula (a leading space, tab or CR hides it from the eye, not from
+# the spreadsheet); "+" and "-" do when a name ("-cmd|...", "+SUM(") or an operator
+# follows, not before a signed number, a phone or words ("-5 cm longer", "- 100% cotton").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_SIGNED = re.compile(r"[+-][\d\s.,()/-]*")
+_SIGNED_FORMULA = re.compile(r"[+-](?:[^\W\d_]|.*[|!=+@(\"])", re.DOTALL)
+
+
+def formula_trigger(value: str) -> str | None:
+    """The character that would make a spreadsheet run ``value`` as a formula, or None."""
+    text = value.lstrip(" \t\r\n")
+    if not text or text[0] not in "=+-@":
+        return None
+    if text[0] in "+-" and (_PLAIN_SIGNED.fullmatch(text) or not _SIGNED_FORMULA.match(text)):
+        return None  # "-5", "+1 (415) 555 0134", "-5 cm longer": not a formula
+    return text[0]
+
+
+def neutralise_formula(value: str) -> str:
+    """OWASP's defence for a CSV a person may open in a spreadsheet: a cell starting with
+    = + - @ tab or CR gets a leading apostrophe, so it is shown as text, never run."""
+    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+
+
 _TAG = re.compile(r"<[a-zA-Z/!]")
 _BLOCK_TAGS = {
     "p", "div", "br", "li", "ul", "ol", "tr", "table", "section", "article",

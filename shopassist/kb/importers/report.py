@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from shopassist.kb.importers.cleaning import neutralise_formula
 from shopassist.kb.importers.rows import Rejection, RowError
 
 MAX_LISTED_ERRORS = 20
@@ -76,9 +77,11 @@ class RejectedRowsFile:
             # utf-8-sig so Excel shows Chinese and accented text correctly.
             self._file = self.path.open("w", encoding="utf-8-sig", newline="")
             self._writer = csv.writer(self._file, delimiter=self.delimiter)
-            self._writer.writerow([*self.header, "error"])
+            self._writer.writerow([neutralise_formula(h) for h in [*self.header, "error"]])
         reason = "; ".join(f"{e.column}: {e.reason}" for e in rejection.errors)
-        self._writer.writerow([*rejection.cells[: len(self.header)], reason])
+        cells = [*rejection.cells[: len(self.header)], reason]
+        # A person opens this file in a spreadsheet: formula cells must stay text (OWASP).
+        self._writer.writerow([neutralise_formula(c) for c in cells])
 
     def close(self) -> None:
         if self._file is not None:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from shopassist.kb.importers.cleaning import (
     clean_line,
+    formula_trigger,
     html_to_text,
     parse_count,
     parse_money,
@@ -47,8 +48,21 @@ def _too_long(value: str, limit: int) -> ValueError:
     return ValueError(f"is {len(value):,} characters long; the limit is {limit:,}")
 
 
+def refuse_formula(text: str) -> str:
+    """A cell a spreadsheet would run as a formula is an error naming its column (OWASP
+    CSV injection): the shop's data should not carry one, and the rejected-rows file
+    writes it back neutralised (``cleaning.neutralise_formula``)."""
+    trigger = formula_trigger(text)
+    if trigger is not None:
+        raise ValueError(
+            f"starts with {trigger!r}, which a spreadsheet runs as a formula "
+            "(CSV injection); remove it or write the text without it"
+        )
+    return text
+
+
 def _required_line(value: Any) -> str:
-    text = "" if value is None else str(value)
+    text = refuse_formula("" if value is None else str(value))
     if len(text) > MAX_LINE_CHARS * 4:
         raise _too_long(text, MAX_LINE_CHARS)
     text = clean_line(text)
@@ -62,7 +76,7 @@ def _required_line(value: Any) -> str:
 def _optional_line(value: Any) -> str | None:
     if not value:
         return None
-    text = str(value)
+    text = refuse_formula(str(value))
     if len(text) <= MAX_LINE_CHARS and text.isascii() and text.isprintable():
         # The common case, inlined: this runs for most cells of every row.
         text = text.strip()
@@ -78,7 +92,7 @@ def _optional_line(value: Any) -> str | None:
 
 
 def _description(value: Any) -> str:
-    text = "" if value is None else str(value)
+    text = refuse_formula("" if value is None else str(value))
     if len(text) > MAX_DESCRIPTION_CHARS * 4:
         raise _too_long(text, MAX_DESCRIPTION_CHARS)
     text = html_to_text(text)
@@ -113,8 +127,20 @@ def _stock(value: Any) -> int:
 
 def _tags(value: Any) -> list[str]:
     if isinstance(value, list):
-        return value[:50]
-    return split_list(str(value or ""))[:50]
+        return [refuse_formula(str(v)) for v in value[:50]]
+    return [refuse_formula(tag) for tag in split_list(str(value or ""))[:50]]
+
+
+def _plain_mapping(value: Any) -> Any:
+    """Specs and options (a column's name and its cell) may not be formulas either."""
+    if isinstance(value, dict):
+        for key, cell in value.items():
+            try:
+                refuse_formula(str(key))
+                refuse_formula(str(cell))
+            except ValueError as exc:
+                raise ValueError(f"column {str(key)[:60]!r}: {exc}") from None
+    return value
 
 
 def _currency(value: Any) -> str:
@@ -148,7 +174,7 @@ class ProductFields(BaseModel):
     category: OptionalLine = None
     tags: Tags = Field(default_factory=list)
     status: str = "active"
-    specs: dict[str, str] = Field(default_factory=dict)
+    specs: Annotated[dict[str, str], BeforeValidator(_plain_mapping)] = Field(default_factory=dict)
 
 
 class VariantFields(BaseModel):
@@ -164,7 +190,9 @@ class VariantFields(BaseModel):
     colour: OptionalLine = None
     size: OptionalLine = None
     barcode: OptionalLine = None
-    options: dict[str, str] = Field(default_factory=dict)
+    options: Annotated[dict[str, str], BeforeValidator(_plain_mapping)] = Field(
+        default_factory=dict
+    )
 
 
 def validate_row(

@@ -155,9 +155,26 @@ def open_source(
     header = [unicodedata.normalize("NFC", h.strip().lstrip("\ufeff")) for h in header]
     if not any(header):
         raise ImportFileError(f"{path}: the first line is blank; it must name the columns")
+    _refuse_duplicate_columns(path, header)
     if not _looks_like_text(text):
         raise ImportFileError(f"{path} looks like a binary file, not a CSV")
     return CsvSource(path=path, encoding=encoding, delimiter=delimiter, header=header, size=size)
+
+
+def _refuse_duplicate_columns(path: Path, header: list[str]) -> None:
+    """Two columns with one name: which one holds the value is a guess (the second
+    ``price`` became a product detail the assistant read out), so the file is refused."""
+    first_seen: dict[str, int] = {}
+    for number, name in enumerate(header, start=1):
+        key = name.casefold()
+        if not key:
+            continue  # unnamed columns (trailing delimiters) are ignored, not duplicates
+        if key in first_seen:
+            raise ImportFileError(
+                f"{path}: the header names column {name!r} twice (columns "
+                f"{first_seen[key]} and {number}); rename or remove one"
+            )
+        first_seen[key] = number
 
 
 def detect_encoding(sample: bytes) -> str:
