@@ -45,6 +45,55 @@ def situation(text: str, intent: str, confidence: float = 0.9, **state: Any) -> 
 T = "now show 10001"
 CASES: list[tuple[str, ip.Situation, str | None, str | None]] = [
     (
+        "payment methods asked about a numbered order",
+        situation(
+            "can I pay for order 10099 with PayPal instead",
+            "check_payment_methods",
+            0.9,
+            entities=[number("can I pay for order 10099 with PayPal instead", "10099")],
+        ),
+        "payment_method_of_an_order",
+        "change_payment_method",
+    ),
+    (
+        "a comparison without a comparing word is about the one product",
+        situation("有iPhone 16 Pro卖吗", "product_compare", 0.67),
+        "compare_without_a_comparison",
+        "product_info",
+    ),
+    (
+        "a real comparison stays one",
+        situation("AeroBuds Pro 和 Tide ANC 哪个好", "product_compare", 0.9, product_ids=[1, 3]),
+        None,
+        None,
+    ),
+    (
+        "another order number after a task: the same task for it",
+        situation(
+            "and the one for 10061 too pls",
+            "product_compare",
+            0.97,
+            bare_number="10061",
+            last_flow="get_invoice",
+        ),
+        "same_request_for_another_order",
+        "get_invoice",
+    ),
+    (
+        "another order number naming its own task",
+        situation(
+            "and cancel 10061", "out_of_scope", 0.5, bare_number="10061", last_flow="get_invoice"
+        ),
+        "same_request_for_another_order",
+        "cancel_order",
+    ),
+    (
+        "a number with no task before it",
+        situation("is 10061 in stock", "product_info", 0.9, bare_number="10061"),
+        None,
+        None,
+    ),
+    (
         "a promotion code named beside a product",
         situation("does SPRING5 work on the kettle", "product_info", promo_code=True),
         "named_promotion_code",

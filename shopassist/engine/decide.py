@@ -116,6 +116,7 @@ def decide(db: sqlite_utils.Database, inp: DecideInput) -> Decision:
         variant_found=inp.retrieval.variant_found,
         unmet=inp.retrieval.unmet,
         nearest=inp.retrieval.nearest,
+        unknown_name=inp.retrieval.unknown_name,
         intent=nlu.intent.name,
         channel=inp.channel,
     )

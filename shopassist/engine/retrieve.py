@@ -22,7 +22,11 @@ from shopassist.engine.dialogue.product_query import (
     search_request,
     variant_filter,
 )
-from shopassist.engine.dialogue.references import points_at_one, resolve_product_ids
+from shopassist.engine.dialogue.references import (
+    points_at_one,
+    resolve_product_ids,
+    unknown_name,
+)
 from shopassist.engine.dialogue.state import DialogueState
 from shopassist.engine.nlu.result import NLUResult
 from shopassist.engine.turn_result import Source
@@ -72,6 +76,8 @@ class Retrieval(BaseModel):
     # the nearest items, to be shown as such and never as matches.
     unmet: str | None = None
     nearest: list[ProductHit] = Field(default_factory=list)
+    # A product name the customer gave that no product has ("iPhone 16 Pro"), their words.
+    unknown_name: str | None = None
     sources: list[Source] = Field(default_factory=list)
 
 
@@ -133,6 +139,10 @@ def retrieve(db: sqlite_utils.Database, inp: RetrieveInput) -> Retrieval:
                 # "有黑色的吗？" or "under $50" right after a list narrows that list's kind.
                 req.category = _shown_category(db, inp.state)
             out.request = req
+            if not out.product_ids and not req.category:
+                # A kind of product we carry ("a bluetooth speaker ... for the beach") is
+                # what is asked for; the rest is context, not a name we lack.
+                out.unknown_name = unknown_name(db, inp.nlu, inp.state, language=inp.language)
             if intent == "product_search" and out.product_ids and points_at_one(inp.text):
                 # "那款有黑色的吗" asks about the product it points at (the dialogue manager
                 # reads it as product_info), unless it names another kind of product.

@@ -44,6 +44,7 @@ class FlowContext:
     variant_found: bool = True  # a hit has the colour/size asked for
     unmet: str | None = None  # the constraint nothing satisfies ("price", "attribute")
     nearest: list[Any] = field(default_factory=list)  # nearest hits, shown as such
+    unknown_name: str | None = None  # a product name no product has, the customer's words
     access: OrderAccess = field(default_factory=OrderAccess)
     intent: str = "out_of_scope"
     channel: str = "chat"

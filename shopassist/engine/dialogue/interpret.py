@@ -64,7 +64,13 @@ class Command(BaseModel):
 class RuleThen(BaseModel):
     command: CommandKind
     intent: str | None = None
-    intent_from: Literal["order_task"] | None = None
+    # Where the intent comes from, tried in order; `intent` is the fallback.
+    intent_from: list[Literal["order_task", "last_flow"]] = Field(default_factory=list)
+
+    @field_validator("intent_from", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
 
 class InterpretRule(BaseModel):
@@ -152,8 +158,6 @@ def group(name: str) -> frozenset[str]:
     return frozenset(load_rulebook().groups.get(name, []))
 
 
-
-
 def is_unsure(nlu: NLUResult) -> bool:
     """The classifier is guessing: an intent for messages it cannot place, or low confidence."""
     t = thresholds()
@@ -194,6 +198,8 @@ class Situation:
     promo_code: bool = False
     claim: bool = False
     order_item: bool = False
+    bare_number: str | None = None  # 4-14 digits outside every entity (an unclaimed order number)
+    last_flow: str | None = None  # the last task flow started (for "and the one for 10061")
 
 
 def _word_pattern(book: RuleBook, name: str) -> re.Pattern[str] | None:
@@ -255,6 +261,10 @@ PREDICATES: dict[str, Predicate] = {
     "claim": lambda s, v: s.claim == bool(v),
     "waiting_free_text": lambda s, v: _waiting_free_text(s) == bool(v),
     "order_item": lambda s, v: s.order_item == bool(v),
+    "order_number": lambda s, v: (
+        (s.nlu.first("order_number") is not None or bool(s.bare_number)) == bool(v)
+    ),
+    "last_flow": lambda s, v: bool(s.last_flow) == bool(v),
 }
 
 
@@ -276,9 +286,12 @@ def interpret(s: Situation) -> list[Command]:
     for rule in load_rulebook().rules:
         if not holds(rule, s):
             continue
-        intent = rule.then.intent
-        if rule.then.intent_from == "order_task":
-            intent = _order_task(lexicon(), s.text) or intent
+        intent = None
+        for source in rule.then.intent_from:
+            intent = intent or (
+                _order_task(lexicon(), s.text) if source == "order_task" else s.last_flow
+            )
+        intent = intent or rule.then.intent
         return [Command(kind=rule.then.command, intent=intent, rule=rule.id)]
     return []
 

@@ -31,6 +31,7 @@ from shopassist.engine.dialogue.outcome import Outcome
 from shopassist.engine.dialogue.references import named_product_ids, points_at_one
 from shopassist.engine.dialogue.templates import has_template, render
 from shopassist.engine.nlu.order_numbers import is_not_order_number
+from shopassist.engine.nlu.result import NLUResult
 from shopassist.engine.privacy import mask_pii
 from shopassist.kb.orders import normalise_order_number
 
@@ -49,6 +50,24 @@ def intent_label(intent: str, language: str) -> str:
 def flow_label(flow: str, language: str) -> str:
     key = f"request.{flow}"
     return render(key, language) if has_template(key, language) else intent_label(flow, language)
+
+
+def bare_numbers(nlu: NLUResult) -> list[str]:
+    """Runs of 4-14 digits outside every entity the message has (an email, a phone, a
+    price or a date keep their digits): order numbers the extractor did not claim."""
+    spans = [(e.start, e.end) for e in nlu.entities]
+    found = []
+    for m in _DIGITS.finditer(nlu.text):
+        if is_not_order_number(nlu.text, *m.span(1)):
+            continue  # a postcode, a phone, a year the order-number rules rule out
+        if not any(a < m.end() and m.start() < b for a, b in spans):
+            found.append(m.group(1))
+    return found
+
+
+def bare_number(nlu: NLUResult) -> str | None:
+    found = bare_numbers(nlu)
+    return found[0] if found else None
 
 
 def _reason_clause(text: str) -> str | None:
@@ -300,6 +319,8 @@ class DialogueManager:
             product_hits=len(ctx.product_hits),
             promo_code=bool(named_promo_codes(ctx.db, ctx.text)),
             claim=ctx.claim.given,
+            bare_number=bare_number(ctx.nlu),
+            last_flow=state.last_flow if state.last_flow in load_flows() else None,
         )
         commands = interpret(situation)
         ctx.commands.extend(commands)
@@ -402,15 +423,15 @@ class DialogueManager:
             number = None
             if entity is not None:
                 number = normalise_order_number(str(entity.value or entity.text))
-            elif not ctx.claim.given and (
-                asked == "collect:order_number"
-                or matches(lexicon().correction, text)
-                or (starting and not slots.get("order_number"))
-            ):
-                # A bare number when we asked for one, in "no, I meant 10008", or in the
-                # request itself ("any update on 10082?").
-                m = _DIGITS.search(text)
-                number = m.group(1) if m and not is_not_order_number(text, *m.span(1)) else None
+            elif asked == "collect:order_number" or matches(lexicon().correction, text):
+                number = bare_number(nlu)  # a bare number when we asked, "no, I meant 10008"
+            elif starting:
+                # In the request itself ("any update on 10082?"); the one number of a
+                # request ("the invoice for 10086") wins over the order discussed before,
+                # but an address's street number and postcode never do.
+                found = bare_numbers(nlu)
+                if len(found) == 1 or (found and not slots.get("order_number")):
+                    number = found[0]
             if number and number != slots.get("order_number"):
                 changed = changed or slots.get("order_number") is not None
                 slots["order_number"] = number

@@ -19,7 +19,7 @@ from shopassist.engine.dialogue.lexicon import colour_matches, lexicon
 from shopassist.engine.dialogue.references import reference_filler
 from shopassist.engine.nlu.result import NLUResult
 from shopassist.kb.policies import load_policy as shop_policy
-from shopassist.kb.search import ProductDetail, ProductHit, get_product, search_products
+from shopassist.kb.search import ProductDetail, ProductHit, get_product_cached, search_products
 
 # How far before an amount a marker may stand: "under 60 dollars", "less than about $60".
 MARKER_WINDOW = 24
@@ -121,7 +121,47 @@ def size_matches(wanted: str, size: str | None) -> bool:
     want, have = wanted.strip().lower(), size.strip().lower()
     if not want:
         return False
-    return want == have or want in re.split(r"[\s/,;()]+", have)
+    parts = re.split(r"\s*/\s*", have)  # "US 8" fits "US 8 / EU 41"
+    return want == have or want in parts or want in re.split(r"[\s/,;()]+", have)
+
+
+_NUMBER = re.compile(r"\d+(?:\.5)?")
+
+
+def sizes_in_text(text: str, p: ProductDetail, nlu: NLUResult | None = None) -> list[str]:
+    """Sizes of the product's own size system that the message gives ("US 8", "a 32
+    waist"), read with the catalog's labels as patterns: "US 9 / EU 42" teaches "US <n>"
+    and "EU <n>"; a bare number counts for a product sized in bare numbers, within the
+    range it is sold in. A size the product is not sold in is still found, so the reply
+    can say it is not available. Numbers inside the product's name or another entity
+    (a price, an order number) are not sizes."""
+    low = text.lower()
+    masked = low
+    for name in (p.title.lower(), (p.title_zh or "").lower()):
+        for word in re.findall(r"[a-z]*\d+[a-z]*", name):
+            masked = re.sub(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", " " * len(word), masked)
+    for e in nlu.entities if nlu is not None else []:
+        if e.type != "size":
+            masked = masked[: e.start] + " " * (e.end - e.start) + masked[e.end :]
+    prefixes: set[str] = set()
+    numbers: list[float] = []
+    for v in p.variants:
+        for part in re.split(r"\s*/\s*", (v.size or "").lower()):
+            m = re.fullmatch(r"([a-z]+)\s*(\d+(?:\.5)?)", part)
+            if m:
+                prefixes.add(m.group(1))
+            elif _NUMBER.fullmatch(part):
+                numbers.append(float(part))
+    found: list[str] = []
+    for prefix in sorted(prefixes):
+        for m in re.finditer(rf"(?<![a-z]){prefix}\s*(\d+(?:\.5)?)(?![\d.])", masked):
+            found.append(f"{prefix.upper()} {m.group(1)}")
+    if numbers and not found:
+        low_n, high_n = min(numbers), max(numbers)
+        for m in re.finditer(r"(?<![\d.$])(\d+(?:\.5)?)(?![\d.%])", masked):
+            if low_n <= float(m.group(1)) <= high_n:
+                found.append(m.group(1))
+    return list(dict.fromkeys(found))
 
 
 def find_category(db: sqlite_utils.Database, text: str) -> tuple[str, str] | None:
@@ -201,7 +241,7 @@ def attribute_words(
         # then it is a constraint no product of that kind satisfies.
         for category in (req.category, None):
             hits = search_products(db, word, limit=10, category=category, language=language)
-            if any(_has_feature(get_product(db, h.id), word) for h in hits):
+            if any(_has_feature(get_product_cached(db, h.id), word) for h in hits):
                 found.append(word)
                 break
     return found
@@ -217,7 +257,7 @@ def _has_feature(p: ProductDetail | None, word: str) -> bool:
 
 
 def has_attributes(db: sqlite_utils.Database, product_id: int, attributes: list[str]) -> bool:
-    p = get_product(db, product_id)
+    p = get_product_cached(db, product_id)
     return all(_has_feature(p, w) for w in attributes)
 
 
@@ -292,7 +332,7 @@ def variant_filter(
         return hits, True
     kept = []
     for h in hits:
-        p = get_product(db, h.id)
+        p = get_product_cached(db, h.id)
         if p is not None and matching_variants(p, req):
             kept.append(h)
     return (kept, True) if kept else (hits, False)

@@ -21,8 +21,8 @@ import sqlite_utils
 from shopassist.engine.dialogue.lexicon import _pattern, colour_matches, lexicon, matches
 from shopassist.engine.dialogue.state import DialogueState, MentionedProduct
 from shopassist.engine.nlu.result import NLUResult
-from shopassist.kb.search import ProductDetail, get_product, search_products
-from shopassist.text import CJK_CHAR, has_cjk
+from shopassist.kb.search import ProductDetail, get_product_cached, search_products
+from shopassist.text import CJK_CHAR, CJK_RUN, has_cjk
 
 DATA = Path(__file__).parent / "data" / "references.toml"
 
@@ -123,12 +123,28 @@ def name_phrases(text: str) -> list[str]:
     for m in words.determiners.finditer(text):
         rest = _PHRASE_END.split(text[m.end() :], maxsplit=1)[0].strip()
         if has_cjk(m.group(0)):
-            rest = rest[: words.max_chars]
+            latin = re.match(r"\s*[A-Za-z0-9][A-Za-z0-9 .+-]*", rest)
+            # A Latin name after a Chinese word runs to its end ("有iPhone 16 Pro卖吗").
+            rest = latin.group(0).strip() if latin else rest[: words.max_chars]
         else:
             rest = " ".join(rest.split()[: words.max_words])
         if rest:
             phrases.append(rest)
     return phrases
+
+
+def names_something(text: str, nlu: NLUResult) -> bool:
+    """Does the message name a thing (words other than filler, a colour, a size), so "we
+    don't carry it" is an answer, rather than "which product do you mean?"."""
+    rest = text
+    for e in sorted(nlu.entities, key=lambda e: -e.start):
+        rest = rest[: e.start] + " " + rest[e.end :]
+    for phrase in [rest]:
+        if _en_words(phrase) - {w for w in _en_words(phrase) if len(w) < 3}:
+            return True
+        if len(CJK_RUN.sub("", phrase)) < len(phrase) and re.search(r"[A-Za-z0-9]{2,}", phrase):
+            return True  # "有iPhone 16 Pro卖吗": a Latin name inside Chinese
+    return False
 
 
 def _singular(word: str) -> str:
@@ -152,10 +168,16 @@ def _zh_pairs(text: str) -> set[str]:
 
 
 def _name_score(phrase: str, p: ProductDetail) -> int:
+    """How many of the phrase's words the product's name (title, category, type) has;
+    0 unless it has more than half of the English ones, numbers aside ("iphone 16 pro"
+    is neither the AeroBuds Pro nor the Kestrel Pro 16)."""
     category = (p.category or "").split(" > ")[-1]
-    en_name = f"{p.title} {category} {p.product_type or ''}"
+    en_name = f"{p.title} {category} {p.product_type or ''} {' '.join(p.tags)}"
     zh_name = f"{p.title_zh or ''} {p.category_zh or ''}"
-    score = len(_en_words(phrase) & _en_words(en_name))
+    wanted = {w for w in _en_words(phrase) if not w.isdigit()}
+    score = len(wanted & _en_words(en_name))
+    if score * 2 <= len(wanted) and len(wanted) > 1:
+        score = 0
     if has_cjk(phrase):
         score += len(_zh_pairs(phrase) & _zh_pairs(zh_name))
     return score
@@ -184,7 +206,7 @@ def product_by_partial_name(
                 candidates.append(hit.id)
     scored: list[tuple[int, int]] = []
     for pid in candidates:
-        p = get_product(db, pid)
+        p = get_product_cached(db, pid)
         if p is None or p.status != "active":
             continue
         scored.append((max(_name_score(ph, p) for ph in phrases), pid))
@@ -196,6 +218,58 @@ def product_by_partial_name(
     return NameMatch(product_id=scored[0][1], score=scored[0][0])
 
 
+def _masked(nlu: NLUResult) -> str:
+    """The message with its entities (colours, sizes, prices, numbers) blanked out: what
+    is left names the product."""
+    text = nlu.text
+    for e in sorted(nlu.entities, key=lambda e: -e.start):
+        if e.type not in ("product", "sku", "brand"):
+            text = text[: e.start] + " " * (e.end - e.start) + text[e.end :]
+    return text
+
+
+def unknown_name(
+    db: sqlite_utils.Database, nlu: NLUResult, state: DialogueState, *, language: str = "en"
+) -> str | None:
+    """A product name the customer gives that no product of ours has ("the 7 Chakra
+    Bracelet", "iPhone 16 Pro"), in their own words; None when the message names none.
+
+    A name is a phrase after a determiner or a naming verb (data/references.toml) with
+    English words in it; it is unknown when no candidate product's name has at least half
+    of them, so the reply says we don't carry it instead of showing a product that
+    shares only a colour or a word with it.
+    """
+    if named_product_ids(nlu):
+        return None
+    text = _masked(nlu)
+    for phrase in name_phrases(text):
+        words = {w for w in _en_words(phrase) if not w.isdigit()}
+        if not words:
+            continue
+        candidates = list(dict.fromkeys(state.shown + [m.product_id for m in state.mentioned]))
+        candidates += [h.id for h in search_products(db, phrase, limit=10, language=language)]
+        known = False
+        for pid in dict.fromkeys(candidates):
+            p = get_product_cached(db, pid)
+            if p is not None and _name_score(phrase, p) > 0:
+                known = True
+                break
+        if not known:
+            return _trimmed(phrase)
+    return None
+
+
+def _trimmed(phrase: str) -> str:
+    """The phrase without filler words at either end: "nintendo switch oled in" -> ..."""
+    filler = reference_words().filler
+    tokens = phrase.split()
+    while tokens and tokens[-1].lower().strip("?？!！.,，") in filler:
+        tokens.pop()
+    while tokens and tokens[0].lower() in filler:
+        tokens.pop(0)
+    return " ".join(tokens).strip(" ?？!！.,，")
+
+
 def _price_reference(db: sqlite_utils.Database, text: str, state: DialogueState) -> list[int]:
     """ "the cheaper one": the lowest-priced product of the last list (highest for pricier)."""
     words = reference_words()
@@ -204,7 +278,7 @@ def _price_reference(db: sqlite_utils.Database, text: str, state: DialogueState)
         return []
     priced: list[tuple[int, int]] = []
     for pid in state.shown:
-        p = get_product(db, pid)
+        p = get_product_cached(db, pid)
         if p is not None and p.variants:
             priced.append((min(v.price_cents for v in p.variants), pid))
     if not priced:
@@ -214,7 +288,7 @@ def _price_reference(db: sqlite_utils.Database, text: str, state: DialogueState)
 
 
 def _score_of(db: sqlite_utils.Database, text: str, product_id: int) -> int:
-    p = get_product(db, product_id)
+    p = get_product_cached(db, product_id)
     return max((_name_score(ph, p) for ph in name_phrases(text)), default=0) if p else 0
 
 
@@ -235,7 +309,7 @@ def resolve_product_ids(
     referenced = referenced_product_ids(nlu, state)
     if db is None or (referenced and lexicon().ordinal(nlu.text) is not None):
         return referenced
-    found = product_by_partial_name(db, nlu.text, state, language=language)
+    found = product_by_partial_name(db, _masked(nlu), state, language=language)
     if found is not None and (
         not referenced
         or (

@@ -19,7 +19,12 @@ from __future__ import annotations
 
 from shopassist.kb.search.faqs import search_faqs
 from shopassist.kb.search.models import FaqHit, ProductDetail, ProductHit, SearchError, VariantInfo
-from shopassist.kb.search.products import get_product, resolve_category, search_products
+from shopassist.kb.search.products import (
+    get_product,
+    get_product_cached,
+    resolve_category,
+    search_products,
+)
 from shopassist.kb.search.vocabulary import Vocabulary, clear_search_caches
 from shopassist.kb.search_index import PRODUCT_COLUMNS
 
@@ -33,6 +38,7 @@ __all__ = [
     "Vocabulary",
     "clear_search_caches",
     "get_product",
+    "get_product_cached",
     "resolve_category",
     "search_faqs",
     "search_products",

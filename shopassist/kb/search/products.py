@@ -473,3 +473,26 @@ def get_product(db: sqlite_utils.Database, product_id: int) -> ProductDetail | N
         total_stock=stock,
         in_stock=stock > 0,
     )
+
+
+# --- a per-write-state cache of product details ---------------------------------------------
+
+_DETAIL_CACHE: dict[tuple[int, int, int], ProductDetail | None] = {}
+_DETAIL_CACHE_MAX = 2048
+
+
+def get_product_cached(db: sqlite_utils.Database, product_id: int) -> ProductDetail | None:
+    """``get_product``, remembered until this connection writes anything.
+
+    One turn looks the same product up many times (references, constraints, the reply);
+    the key includes ``total_changes``, so any write on the connection (a stock change,
+    the turn being recorded) makes the next look-up read the database again.
+    """
+    key = (id(db.conn), db.conn.total_changes, int(product_id))
+    if key in _DETAIL_CACHE:
+        return _DETAIL_CACHE[key]
+    if len(_DETAIL_CACHE) >= _DETAIL_CACHE_MAX:
+        _DETAIL_CACHE.clear()
+    found = get_product(db, product_id)
+    _DETAIL_CACHE[key] = found
+    return found

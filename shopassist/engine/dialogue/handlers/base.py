@@ -9,12 +9,16 @@ from shopassist.engine.dialogue import formatting as fmt
 from shopassist.engine.dialogue.context import FlowContext
 from shopassist.engine.dialogue.lexicon import colour_matches
 from shopassist.engine.dialogue.outcome import LowStock, Outcome
-from shopassist.engine.dialogue.product_query import matching_variants, size_matches
+from shopassist.engine.dialogue.product_query import (
+    matching_variants,
+    size_matches,
+    sizes_in_text,
+)
 from shopassist.engine.dialogue.rules import rule_param
 from shopassist.engine.dialogue.state import MentionedProduct
 from shopassist.engine.dialogue.templates import has_template, render
 from shopassist.engine.turn_result import Source
-from shopassist.kb.search import ProductDetail, get_product, search_products
+from shopassist.kb.search import ProductDetail, get_product_cached, search_products
 
 MAX_LIST = 3
 
@@ -53,7 +57,7 @@ def _remember(ctx: FlowContext, products: list[ProductDetail], *, shown: bool) -
 def _details(ctx: FlowContext, ids: list[int]) -> list[ProductDetail]:
     found = []
     for pid in ids:
-        p = get_product(ctx.db, pid)
+        p = get_product_cached(ctx.db, pid)
         if p is not None and p.status == "active":
             found.append(p)
     return found
@@ -76,9 +80,7 @@ def _chosen_variant(ctx: FlowContext, p: ProductDetail) -> Any:
 def _fitting_variants(ctx: FlowContext, p: ProductDetail) -> list[Any]:
     """Every variant with the colour and/or size the message asks for ([] when none asked)."""
     colours = [str(e.value) for e in ctx.nlu.entities if e.type == "colour"]
-    sizes = [str(e.value) for e in ctx.nlu.entities if e.type == "size"]
-    if ctx.product_request is not None:
-        sizes = list(ctx.product_request.sizes)
+    sizes = _asked_sizes(ctx, p)
     if not colours and sizes and p.id in ctx.state.shown:
         colours = list(ctx.state.shown_colours)  # the colour the list was narrowed to
     if not colours and not sizes:
@@ -137,16 +139,25 @@ def _say_variant_options(
     return True
 
 
-def _wanted_text(ctx: FlowContext) -> str:
+def _asked_sizes(ctx: FlowContext, p: ProductDetail | None) -> list[str]:
+    """The sizes the message asks for: as understood, else in the product's own size
+    system ("US 8", "a 32 waist"), read from its catalog labels."""
+    sizes = [str(e.value) for e in ctx.nlu.entities if e.type == "size"]
+    if ctx.product_request is not None:
+        sizes = list(ctx.product_request.sizes)
+    if not sizes and p is not None:
+        sizes = sizes_in_text(ctx.text, p, ctx.nlu)
+    return sizes
+
+
+def _wanted_text(ctx: FlowContext, p: ProductDetail | None = None) -> str:
     lang = ctx.language
     colours = [
         fmt.colour_name(str(e.value), lang, inline=True)
         for e in ctx.nlu.entities
         if e.type == "colour"
     ]
-    sizes = [str(e.value) for e in ctx.nlu.entities if e.type == "size"]
-    if ctx.product_request is not None:
-        sizes = list(ctx.product_request.sizes)
+    sizes = _asked_sizes(ctx, p)
     parts = [fmt.list_join(colours, lang)] if colours else []
     if sizes:
         parts.append(render("product.wanted_size", lang, {"size": fmt.list_join(sizes, lang)}))

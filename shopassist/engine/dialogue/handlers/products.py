@@ -25,16 +25,33 @@ from shopassist.engine.dialogue.handlers.base import (
     _wanted_text,
 )
 from shopassist.engine.dialogue.outcome import Outcome
-from shopassist.engine.dialogue.references import named_product_ids, points_at_one
+from shopassist.engine.dialogue.references import (
+    named_product_ids,
+    points_at_one,
+)
 from shopassist.engine.dialogue.templates import render
 from shopassist.engine.turn_result import Source
 from shopassist.kb import customers
-from shopassist.kb.search import search_products
+from shopassist.kb.search import ProductDetail, search_products
 
 _COMPARE_SPLIT = re.compile(
     r"\s+(?:and|or|vs\.?|versus|compared to|against)\s+|[,，、？?]|和|与|跟|还是|对比|比较|哪个|哪款",
     re.IGNORECASE,
 )
+
+
+def _say_not_carried(ctx: FlowContext, out: Outcome) -> Outcome:
+    name = str(ctx.unknown_name)
+    out.allowed_values.append(name)  # the customer's own words
+    out.resolved = False
+    out.action = "product.not_carried"
+    out.say("product.not_carried", name=name)
+    req = ctx.product_request
+    if req is not None and req.category and ctx.product_hits:
+        nearest = _details(ctx, [h.id for h in ctx.product_hits])
+        _list_products(ctx, out, nearest, "product.nearest_kind")
+        out.action = "product.not_carried"
+    return out
 
 
 def _kind_word(req: Any, language: str) -> str:
@@ -71,6 +88,8 @@ def product_search(ctx: FlowContext, out: Outcome) -> Outcome:
     out.action = "products.listed"
     if not products and ctx.unmet and ctx.nearest and req is not None:
         return _say_nearest(ctx, out, req)
+    if ctx.unknown_name and not ctx.product_ids:
+        return _say_not_carried(ctx, out)
     if not products:
         out.resolved = False
         if req is not None and req.category:
@@ -106,6 +125,10 @@ def product_info(ctx: FlowContext, out: Outcome) -> Outcome:
     if not products and req is not None and req.wants_variant and ctx.state.mentioned:
         # "Is it in stock in M?" with nothing named: the product we were just talking about.
         products = _details(ctx, [ctx.state.mentioned[0].product_id])
+    if not products and ctx.unknown_name:
+        # "the black 7 Chakra Bracelet": a product we do not carry. Say so, and show what
+        # there is of the kind named, never a product sharing only a colour with it.
+        return _say_not_carried(ctx, out)
     products = products or _search(ctx, limit=1, strict=True)
     if not products:
         out.resolved = False
@@ -129,7 +152,7 @@ def product_info(ctx: FlowContext, out: Outcome) -> Outcome:
                 break
     out.source(_product_source(p, lang))
     title = out.fact("product.title", _title(p, lang), p.source_id)
-    wanted = _wanted_text(ctx)
+    wanted = _wanted_text(ctx, p)
     if variant is None and wanted:
         out.say("product.no_variant", title=title, wanted=wanted)
     if variant is not None and _say_variant_options(ctx, out, p, title, _fitting_variants(ctx, p)):
@@ -151,6 +174,7 @@ def product_info(ctx: FlowContext, out: Outcome) -> Outcome:
             )
         else:
             out.say("product.out_of_stock")
+            _say_other_sizes(out, p, variant, lang)
         _low_stock(out, p, lang, variant)
     else:
         out.say(
@@ -187,6 +211,22 @@ def product_info(ctx: FlowContext, out: Outcome) -> Outcome:
         )
     _remember(ctx, [p], shown=False)
     return out
+
+
+def _say_other_sizes(out: Outcome, p: ProductDetail, variant: Any, lang: str) -> None:
+    """The variant asked for is sold out: the sizes its colour is still in stock in."""
+    others = [
+        v
+        for v in p.variants
+        if v.stock > 0 and v.size and v.id != variant.id and v.colour == variant.colour
+    ]
+    if not others:
+        return
+    sizes = list(dict.fromkeys(str(v.size) for v in others))
+    out.say(
+        "product.sizes_in_stock",
+        sizes=out.fact("variant.sizes_in_stock", fmt.list_join(sizes, lang), p.source_id),
+    )
 
 
 @handler("act", "product_compare")
