@@ -257,7 +257,8 @@ def test_the_suite_clock_decides_return_windows(tmp_path: Path, demo_db_path: Pa
     """
     inside = write_suite(
         tmp_path / "inside",
-        {"a.toml": conv % "none", "suite.toml": "[suite]\nnow = 2026-11-29T09:00:00Z\n"},
+        # Inside the window the return goes ahead: it asks which of the two items (not refused).
+        {"a.toml": conv % "items.asked", "suite.toml": "[suite]\nnow = 2026-11-29T09:00:00Z\n"},
     )
     later = write_suite(
         tmp_path / "later",
@@ -286,7 +287,7 @@ def test_one_conversation_run_alone_uses_the_suite_clock(
 
             [[conversation.turns]]
             user = "I want to return order 10053 for a refund"
-            expect = { action = "none" }
+            expect = { action = "items.asked" }
             """
         },
     )
