@@ -41,12 +41,21 @@ def init(
     ] = False,
 ) -> None:
     """Create a database (schema only, or with --demo the demo shop)."""
-    from shopassist.kb.db import DatabaseError, open_db
+    from shopassist.kb.db import DatabaseError, inspect_database, open_db
     from shopassist.kb.demo import load_demo
 
     settings = settings_from(db=db)
     path = settings.db_path
-    if path.exists():
+    kind = inspect_database(path)
+    # --force replaces ShopAssist databases only: anything else may be someone's data.
+    refusals = {
+        "directory": f"{path} is a directory, not a database file; name a file",
+        "not_sqlite": f"{path} is not a SQLite database; ShopAssist will not delete it",
+        "foreign": f"{path} is another program's SQLite database; ShopAssist will not delete it",
+    }
+    if kind in refusals:
+        fail(refusals[kind])
+    if kind != "missing":
         if not force:
             fail(f"{path} already exists; pass --force to recreate it")
         for suffix in ("", "-wal", "-shm"):
