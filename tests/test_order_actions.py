@@ -303,3 +303,37 @@ def test_a_cancellation_keeps_the_reason_given(demo_db_path: Path) -> None:
     db = sqlite_utils.Database(demo_db_path)
     row = db.execute("select status, cancel_reason from orders where number = '10118'").fetchone()
     assert row == ("cancelled", "I ordered the wrong size")
+
+
+def test_an_address_given_with_the_request_is_not_asked_for_again(demo_db_path: Path) -> None:
+    out = converse(
+        demo_db_path,
+        [
+            {
+                "session": "a",
+                "customer": 18,
+                "text": "please change the shipping address on order 10110 to 88 Queen St W, "
+                "Toronto, ON M5H 2N2, Canada",
+            },
+            {"session": "a", "text": "yes"},
+        ],
+    )
+    assert "postcode: M5H 2N2" in out[0]["reply"] and "city: Toronto" in out[0]["reply"]
+    assert out[1]["action"] == "order.address_changed"
+    db = sqlite_utils.Database(demo_db_path)
+    stored = json.loads(
+        db.execute("select shipping_address from orders where number = '10110'").fetchone()[0]
+    )
+    assert (stored["city"], stored["region"], stored["country"]) == ("Toronto", "ON", "CA")
+
+
+def test_the_payment_method_named_is_the_new_one_not_the_one_it_replaces(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    from shopassist.engine.dialogue.item_actions import _named_method
+    from shopassist.kb.policies import LocalText
+
+    methods = [LocalText(en="Mastercard"), LocalText(en="Bank transfer", zh="银行转账")]
+    text = "can I pay with my Mastercard instead of the bank transfer?"
+    found = _named_method(text, methods, current="Bank transfer")
+    assert found is not None and found[0].en == "Mastercard"

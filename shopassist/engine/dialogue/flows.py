@@ -128,7 +128,8 @@ def run_flow(spec: FlowSpec, ctx: FlowContext, *, confirmed: bool = False) -> Ou
     if any(s.startswith("resolve:") for s in spec.steps) and "request" not in state.slots:
         # The message that started the task, for resolvers ("return the headphones" before
         # the order number was known).
-        state.slots["request"] = mask_pii(ctx.text)[:300]
+        # Addresses are kept (as in the new_address slot); emails and phones are masked.
+        state.slots["request"] = mask_pii(ctx.text, addresses=False)[:300]
     for step in spec.steps:
         kind, _, arg = step.partition(":")
         if kind == "resolve":

@@ -42,6 +42,11 @@ def resolve_return_items(ctx: FlowContext, out: Outcome) -> Outcome | None:
         # One line: all of it, unless a smaller quantity is named ("return one of the two").
         match = match_lines(lines, ctx.text, ctx.nlu.entities)
         qty = match.selections[0].quantity if match.selections else int(lines[0]["quantity"])
+        barred = _not_returnable(ctx, out, lines)
+        if barred is not None:
+            ctx.state.end_flow()  # nothing else on the order could be returned instead
+            barred.resolved = True
+            return barred
         slots["return_lines"] = [[lines[0]["id"], qty]]
         slots["items"] = lines[0]["title"]
         return None
@@ -53,10 +58,35 @@ def resolve_return_items(ctx: FlowContext, out: Outcome) -> Outcome | None:
         if match.ambiguous:
             return _ask_which(ctx, out, "order_items.ambiguous", match.ambiguous[0])
         if match.selections:
+            barred = _not_returnable(ctx, out, [s.item for s in match.selections])
+            if barred is not None:
+                return barred
             slots["return_lines"] = [[s.item["id"], s.quantity] for s in match.selections]
             slots["items"] = str(text)
             return None
     return _ask_which(ctx, out, "order_items.which_return", lines)
+
+
+def _not_returnable(ctx: FlowContext, out: Outcome, items: list[dict[str, Any]]) -> Outcome | None:
+    """Refuse an item the shop's policy lists as not returnable ("gift cards"), naming it."""
+    rules = policy_value(ctx, out, "returns.non_returnable") or []
+    for item in items:
+        words = " ".join(
+            str(item.get(k) or "") for k in ("title", "product_title", "product_type", "category")
+        ).lower()
+        for rule in rules:
+            phrase = " ".join(_singular(w) for w in str(rule.en).lower().split())
+            if phrase and re.search(rf"(?<![a-z]){re.escape(phrase)}s?(?![a-z])", words):
+                out.action = "return.refused"
+                sid = f"order:{ctx.order['number']}"
+                return out.say(
+                    "order_items.not_returnable",
+                    item=out.fact("order.item", line_title(ctx, item), sid),
+                    rule=out.fact(
+                        "policy.non_returnable", rule.text(ctx.language), "policy:returns"
+                    ),
+                )
+    return None
 
 
 def _ask_which(ctx: FlowContext, out: Outcome, key: str, lines: list[dict[str, Any]]) -> Outcome:
@@ -74,11 +104,36 @@ def _ask_which(ctx: FlowContext, out: Outcome, key: str, lines: list[dict[str, A
 # --- addresses ------------------------------------------------------------------------------
 
 
+_MASKED_CONTACT = re.compile(
+    r"[\s,，;；\-–]*(?:my\s+)?(?:手机|电话|邮箱|phone|mobile|tel|e-?mail)?\s*(?:is|号码)?[:：]?\s*"
+    r"\[(?:email|phone)\][\s,，;；.。]*",
+    re.IGNORECASE,
+)
+
+
+def address_in_request(request: str) -> str | None:
+    """The address in a request that carries one ("change the address on NW1011 to 455
+    Granville St, ...", "收货地址改一下：上海市..."): the part after the last ":" or "to",
+    without an email or phone given beside it; None when that part is no full address."""
+    text = _MASKED_CONTACT.sub(" ", request).strip(" ,，-")
+    colon = max(text.rfind("："), text.rfind(":"))
+    part = text[colon + 1 :] if colon >= 0 else split_target(text)[1]
+    parsed = parse_address(part) if part else None
+    if parsed is None or not parsed.line1 or not re.search(r"\d", parsed.line1):
+        return None
+    return part.strip() if parsed.city or parsed.postal_code else None
+
+
 def _resolve_address(ctx: FlowContext, out: Outcome) -> Outcome | None:
     """Read the typed address into fields (slot ``address_fields``); a follow-up fills what
-    was missing; a missing street, city or postcode is asked for."""
+    was missing; a missing street, city or postcode is asked for. An address given with the
+    request itself is used without asking for it again."""
     slots = ctx.state.slots
     text = str(slots.get("new_address") or "")
+    if not text and slots.get("request"):
+        text = address_in_request(str(slots["request"])) or ""
+        if text:
+            slots["new_address"] = text
     if not text:
         return None
     if slots.get("address_parsed_from") == text:
@@ -454,10 +509,13 @@ def _method_words(name: str) -> list[str]:
     return [p.strip().lower() for p in parts if len(p.strip()) >= 3] or [name.lower()]
 
 
-def _named_method(text: str, methods: list[Any]) -> tuple[Any, str] | None:
-    """The policy entry (LocalText) the text names, and the words that named it."""
+def _named_method(text: str, methods: list[Any], current: str = "") -> tuple[Any, str] | None:
+    """The policy entry (LocalText) the text names, and the words that named it; a method
+    other than ``current`` first ("with my Mastercard instead of the bank transfer")."""
     low = text.lower()
+    current = current.lower()
     best: tuple[Any, str] | None = None
+    best_rank: tuple[bool, int] = (False, -1)
     for method in methods:
         for lang_name in (method.en, method.zh):
             if not lang_name:
@@ -468,8 +526,14 @@ def _named_method(text: str, methods: list[Any]) -> tuple[Any, str] | None:
                     if _CJK_TEXT.search(word)
                     else re.search(rf"(?<![a-z]){re.escape(_singular(word))}s?(?![a-z])", low)
                 )
-                if hit and (best is None or len(word) > len(best[1])):
-                    best = (method, word)
+                if not hit:
+                    continue
+                is_current = bool(current) and (
+                    current in str(method.en).lower() or str(method.en).lower() in current
+                )
+                rank = (not is_current, len(word))
+                if best is None or rank > best_rank:
+                    best, best_rank = (method, word), rank
     return best
 
 
@@ -500,7 +564,7 @@ def resolve_payment_method(ctx: FlowContext, out: Outcome) -> Outcome | None:
     for text in (slots.get("payment_method"), slots.get("request")):
         if not text:
             continue
-        found = _named_method(str(text), accepted)
+        found = _named_method(str(text), accepted, orders.payment_method(ctx.order) or "")
         if found is not None:
             # Stored as the shop's own (English) name; shown in the reply's language.
             slots["payment_method_chosen"] = found[0].en
