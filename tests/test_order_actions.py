@@ -337,3 +337,23 @@ def test_the_payment_method_named_is_the_new_one_not_the_one_it_replaces(
     text = "can I pay with my Mastercard instead of the bank transfer?"
     found = _named_method(text, methods, current="Bank transfer")
     assert found is not None and found[0].en == "Mastercard"
+
+
+def test_a_fulfilled_order_without_tracking_is_shipped_on_its_date(demo_db_path: Path) -> None:
+    # As a Shopify export leaves it: fulfilled on a date, no shipment rows, no delivery.
+    db = sqlite_utils.Database(demo_db_path)
+    oid = _order_id(db, "10084")
+    db.execute("delete from shipments where order_id = ?", [oid])
+    db.execute("update orders set fulfilled_at = '2026-11-25T10:00:00Z' where id = ?", [oid])
+    db.conn.commit()
+    out = converse(
+        demo_db_path,
+        [
+            {"session": "t", "customer": 18, "text": "where is my order 10084?"},
+            {"session": "c", "customer": 18, "text": "cancel order 10084"},
+        ],
+    )
+    assert "shipped on 2026-11-25" in out[0]["reply"]
+    assert "hasn't shipped" not in out[0]["reply"]
+    assert out[1]["action"] == "cancel_order.refused"
+    assert "2026-11-25" in out[1]["reply"] and "return" in out[1]["reply"]

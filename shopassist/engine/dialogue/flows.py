@@ -168,7 +168,11 @@ def run_flow(spec: FlowSpec, ctx: FlowContext, *, confirmed: bool = False) -> Ou
                 out = Outcome(use_llm=True, resolved=True, action=f"{spec.name}.refused")
                 values = VALUE_PROVIDERS["order_basics"](ctx, out)
                 state.end_flow()
-                return out.say(spec.requires["refuse"], **values)
+                out.say(spec.requires["refuse"], **values)
+                # A check named "<flow>:refused" may add what the refusal rests on (the date
+                # a fulfilled order was shipped on).
+                explain = CHECKS.get(f"{name}:refused")
+                return (explain(ctx, out) or out) if explain is not None else out
             check = CHECKS.get(name)
             if check is not None:
                 refusal = check(ctx, Outcome(resolved=True))

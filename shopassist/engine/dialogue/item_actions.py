@@ -18,7 +18,7 @@ from shopassist.engine.dialogue import formatting as fmt
 from shopassist.engine.dialogue.context import FlowContext, handler
 from shopassist.engine.dialogue.item_lines import line_title, lines_text
 from shopassist.engine.dialogue.lexicon import lexicon
-from shopassist.engine.dialogue.lifecycle import say_window, window_start
+from shopassist.engine.dialogue.lifecycle import say_window, shipped_on, window_start
 from shopassist.engine.dialogue.order_items import match_lines, split_target
 from shopassist.engine.dialogue.outcome import Outcome
 from shopassist.engine.dialogue.policy_facts import policy_value, say_unknown
@@ -287,6 +287,17 @@ def _wanted(
 
 def _options_text(ctx: FlowContext, variants: list[dict[str, Any]]) -> str:
     return fmt.list_join([str(v.get("title") or "") for v in variants], ctx.language) or "-"
+
+
+@handler(
+    "check",
+    "cancel_order:refused",
+    "change_shipping_address:refused",
+    "change_payment_method:refused",
+)
+def refused_after_shipping(ctx: FlowContext, out: Outcome) -> Outcome | None:
+    """A refusal because the order has shipped says when, for a fulfilled order."""
+    return shipped_on(ctx, out)
 
 
 @handler("check", "change_order")
