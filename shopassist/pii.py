@@ -30,6 +30,7 @@ copy of the same length and masks the same spans in the original text.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -184,7 +185,20 @@ def _is_us_phone(number: str) -> bool:
     return phonenumbers.is_valid_number(parsed)
 
 
-def find_pii(text: str, *, addresses: bool = True) -> list[tuple[int, int, str]]:
+# Whether a number written after an order/tracking/invoice word really is one of the
+# shop's identifiers. None: trust the word (the default). The record stage passes a check
+# against the database, so a phone the dialogue mistook for an order number ("To look up
+# order 4152000000 ...") is not stored raw in the reply.
+IdentifierCheck = Callable[[str], bool] | None
+
+
+def _identifier(check: IdentifierCheck, value: str) -> bool:
+    return check is None or check(value)
+
+
+def find_pii(
+    text: str, *, addresses: bool = True, is_identifier: IdentifierCheck = None
+) -> list[tuple[int, int, str]]:
     """Spans ``(start, end, mask)`` of personal data in ``text``, not overlapping, in order."""
     if not text:
         return []
@@ -215,14 +229,20 @@ def find_pii(text: str, *, addresses: bool = True) -> list[tuple[int, int, str]]
         if not 13 <= len(digits) <= 19:
             continue
         if _after(folded, m.start(), _CARD_CONTEXT) or (
-            luhn_ok(digits) and not _after(folded, m.start(), _ID_CONTEXT)
+            luhn_ok(digits)
+            and not (
+                _after(folded, m.start(), _ID_CONTEXT)
+                and _identifier(is_identifier, text[m.start() : m.end()])
+            )
         ):
             add(m.start(), m.end(), CARD_MASK)
     for m in _PHONE_CONTEXT.finditer(folded):
         add(m.start("num"), m.end("num"), PHONE_MASK)
     for pattern in (_INTL_PHONE, _CN_MOBILE, _NANP):
         for m in pattern.finditer(folded):
-            if _after(folded, m.start(), _ID_CONTEXT):
+            if _after(folded, m.start(), _ID_CONTEXT) and _identifier(
+                is_identifier, text[m.start() : m.end()]
+            ):
                 continue
             bare = pattern is _NANP and not re.search(r"[().\-\s]", m.group(0))
             if bare and not _is_us_phone(m.group(0)):
@@ -241,7 +261,7 @@ def find_pii(text: str, *, addresses: bool = True) -> list[tuple[int, int, str]]
     return sorted(spans)
 
 
-def mask_pii(text: str, *, addresses: bool = True) -> str:
+def mask_pii(text: str, *, addresses: bool = True, is_identifier: IdentifierCheck = None) -> str:
     """Replace personal data with ``[email]``, ``[phone]``, ``[card]``, ``[id]``, ``[address]``.
 
     ``addresses=False`` keeps street addresses (a new address the customer is giving on
@@ -249,7 +269,7 @@ def mask_pii(text: str, *, addresses: bool = True) -> str:
     """
     if not text:
         return text or ""
-    spans = find_pii(text, addresses=addresses)
+    spans = find_pii(text, addresses=addresses, is_identifier=is_identifier)
     if not spans:
         return text
     out, last = [], 0
@@ -265,12 +285,15 @@ def contains_pii(text: str) -> bool:
     return bool(find_pii(text or ""))
 
 
-def mask_value(value: Any) -> Any:
+def mask_value(value: Any, *, is_identifier: IdentifierCheck = None) -> Any:
     """Mask every string inside a JSON-like value (dicts, lists), keys included."""
     if isinstance(value, str):
-        return mask_pii(value)
+        return mask_pii(value, is_identifier=is_identifier)
     if isinstance(value, dict):
-        return {mask_value(k): mask_value(v) for k, v in value.items()}
+        return {
+            mask_value(k, is_identifier=is_identifier): mask_value(v, is_identifier=is_identifier)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [mask_value(v) for v in value]
+        return [mask_value(v, is_identifier=is_identifier) for v in value]
     return value

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from typing import Any
 
 import sqlite_utils
@@ -26,7 +27,14 @@ from shopassist.engine.dialogue.state import DialogueState
 from shopassist.engine.nlu.result import NLUResult
 from shopassist.engine.turn_result import Provenance, Source
 from shopassist.kb import conversations
-from shopassist.pii import EMAIL_MASK, PHONE_MASK, mask_pii, mask_value
+from shopassist.pii import (
+    EMAIL_MASK,
+    PHONE_MASK,
+    IdentifierCheck,
+    fold,
+    mask_pii,
+    mask_value,
+)
 
 # How long a turn keeps retrying a busy database on top of SQLite's own busy timeout.
 RECORD_RETRY_SECONDS = 60.0
@@ -34,33 +42,56 @@ _ENTITY_MASKS = {"email": EMAIL_MASK, "phone": PHONE_MASK}
 _KEPT_SLOTS = ("new_address",)  # values the customer gives on purpose, see above
 
 
-def mask_text(text: str) -> str:
+def mask_text(text: str, is_identifier: IdentifierCheck = None) -> str:
     """The strong masker (shopassist.pii); the generate stage masks prompts with it too."""
-    return mask_pii(text or "")
+    return mask_pii(text or "", is_identifier=is_identifier)
 
 
-def masked_nlu(nlu: NLUResult) -> dict[str, Any]:
+def known_identifier(db: sqlite_utils.Database) -> Callable[[str], bool]:
+    """Whether a number is one of the shop's order, invoice or tracking numbers.
+
+    A number after the word "order" is kept in stored text only when it is one: a phone
+    or card number the dialogue took for an order number is masked like any other.
+    """
+    seen: dict[str, bool] = {}
+
+    def check(value: str) -> bool:
+        if value not in seen:
+            forms = [value.strip(), "".join(ch for ch in fold(value) if ch.isalnum())]
+            row = db.execute(
+                "select exists(select 1 from orders where number in (?, ?) "
+                "or invoice_number in (?, ?)) "
+                "or exists(select 1 from shipments where tracking_number in (?, ?))",
+                [*forms, *forms, *forms],
+            ).fetchone()
+            seen[value] = bool(row and row[0])
+        return seen[value]
+
+    return check
+
+
+def masked_nlu(nlu: NLUResult, is_identifier: IdentifierCheck = None) -> dict[str, Any]:
     """The NLU result with the message and every entity's text, value and meta masked."""
     data = nlu.model_dump(mode="json")
-    data["text"] = mask_pii(data.get("text") or "")
+    data["text"] = mask_pii(data.get("text") or "", is_identifier=is_identifier)
     for entity in data.get("entities", []):
         mask = _ENTITY_MASKS.get(str(entity.get("type")))
         if mask is not None:
             entity["text"] = mask
             entity["value"] = mask
             continue
-        entity["text"] = mask_pii(str(entity.get("text") or ""))
-        entity["value"] = mask_value(entity.get("value"))
-        entity["meta"] = mask_value(entity.get("meta") or {})
+        entity["text"] = mask_pii(str(entity.get("text") or ""), is_identifier=is_identifier)
+        entity["value"] = mask_value(entity.get("value"), is_identifier=is_identifier)
+        entity["meta"] = mask_value(entity.get("meta") or {}, is_identifier=is_identifier)
     return data
 
 
-def masked_state(state: DialogueState) -> str:
+def masked_state(state: DialogueState, is_identifier: IdentifierCheck = None) -> str:
     """The state as stored: masked, except the slots the customer fills with PII on purpose."""
     data = state.model_dump(mode="json")
     slots = data.get("slots") or {}
     kept = {k: slots[k] for k in _KEPT_SLOTS if k in slots}
-    data = mask_value(data)
+    data = mask_value(data, is_identifier=is_identifier)
     for key, value in kept.items():
         data["slots"][key] = mask_pii(value, addresses=False) if isinstance(value, str) else value
     return json.dumps(data, ensure_ascii=False)
@@ -119,32 +150,36 @@ def record_turn(db: sqlite_utils.Database, inp: RecordInput) -> int:
 
 
 def _write(db: sqlite_utils.Database, inp: RecordInput) -> int:
+    known = known_identifier(db)
     conversations.upsert_conversation(
         db,
         inp.session_id,
         customer_id=inp.state.customer_id,
         verified=inp.state.verified,
         language=inp.language,
-        state_json=masked_state(inp.state),
+        state_json=masked_state(inp.state, known),
         handoff=inp.handoff or inp.state.handoff,
-        handoff_summary=mask_pii(inp.handoff_summary) if inp.handoff_summary else None,
+        handoff_summary=(
+            mask_pii(inp.handoff_summary, is_identifier=known) if inp.handoff_summary else None
+        ),
         channel=inp.channel,
     )
     return conversations.insert_turn(
         db,
         {
             "conversation_id": inp.session_id,
-            "user_text": mask_text(inp.text),
-            "reply": mask_pii(inp.reply),
+            "user_text": mask_text(inp.text, known),
+            "reply": mask_pii(inp.reply, is_identifier=known),
             "language": inp.language,
             "intent": inp.nlu.intent.name,
             "confidence": inp.nlu.intent.confidence,
-            "nlu": json.dumps(masked_nlu(inp.nlu), ensure_ascii=False),
+            "nlu": json.dumps(masked_nlu(inp.nlu, known), ensure_ascii=False),
             "action": inp.action,
             "provenance": inp.provenance.kind,
-            "rejection_reason": mask_pii(inp.provenance.reason or "") or None,
+            "rejection_reason": mask_pii(inp.provenance.reason or "", is_identifier=known) or None,
             "sources": json.dumps(
-                mask_value([s.model_dump(mode="json") for s in inp.sources]), ensure_ascii=False
+                mask_value([s.model_dump(mode="json") for s in inp.sources], is_identifier=known),
+                ensure_ascii=False,
             ),
             "timings": json.dumps(inp.timings),
             "latency_ms": round(inp.latency_ms, 3),
