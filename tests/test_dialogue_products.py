@@ -58,7 +58,7 @@ def test_chinese_ceiling_is_not_read_as_a_floor(demo_db: sqlite_utils.Database) 
     assert "藏青色" in r.reply  # the catalog's "Navy", in Chinese
 
 
-def test_no_match_within_the_price_says_so_instead_of_listing_other_things(
+def test_no_match_within_the_price_says_so_and_shows_the_nearest_as_over_budget(
     demo_db: sqlite_utils.Database,
 ) -> None:
     text = "any hoodies under 20 dollars?"
@@ -66,8 +66,18 @@ def test_no_match_within_the_price_says_so_instead_of_listing_other_things(
         text, "product_search", 0.99, ("money", "20 dollars", {"amount": 20.0, "currency": USD})
     )
     r = demo_assistant(demo_db, nlu).turn("s", text)
-    assert not _listed(demo_db, r)
     assert "hoodies" in r.reply and "$20.00" in r.reply and r.resolved is False
+    assert r.action == "products.nearest" and "over that budget" in r.reply
+    listed = _listed(demo_db, r)
+    # Only hoodies, each honestly over the budget (never presented as a match).
+    assert listed and all(path == "Clothing > Hoodies" for _, path in listed)
+    for title, _ in listed:
+        low = demo_db.execute(
+            "select min(v.price_cents) from variants v join products p on p.id = v.product_id "
+            "where p.title = ?",
+            [title],
+        ).fetchone()[0]
+        assert low > 2000
 
 
 def test_over_an_amount_is_a_floor(demo_db: sqlite_utils.Database) -> None:
@@ -264,8 +274,11 @@ def test_a_budget_in_yuan_is_converted_with_the_policy_rate_and_said_zh(
 def test_a_budget_in_yuan_is_converted_en(demo_db: sqlite_utils.Database) -> None:
     for text, surface in (("headphones under ¥200", "¥200"), ("earbuds under 200 RMB", "200 RMB")):
         r = demo_assistant(demo_db, _cny(text, surface, 200.0)).turn("s", text)
-        assert f"{surface} is about $28.00" in r.reply and "$129.00" not in r.reply
+        assert f"{surface} is about $28.00" in r.reply
         assert any(f.value == "$28.00" for f in r.facts)
+        # Nothing within $28: whatever is shown is the nearest, said to be over the budget.
+        assert r.action != "products.listed"
+        assert "$129.00" not in r.reply or "over that budget" in r.reply
 
 
 def test_without_a_rate_the_list_is_not_filtered_and_the_reply_says_usd(

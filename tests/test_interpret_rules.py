@@ -45,6 +45,32 @@ def situation(text: str, intent: str, confidence: float = 0.9, **state: Any) -> 
 T = "now show 10001"
 CASES: list[tuple[str, ip.Situation, str | None, str | None]] = [
     (
+        "the account's default address",
+        situation("update the default shipping address on my account", "change_shipping_address"),
+        "default_address_of_the_account",
+        "set_up_shipping_address",
+    ),
+    (
+        "an unplaced message naming a product we lack",
+        situation(
+            "do u have the nintendo switch", "out_of_scope", 0.6, unknown_name="nintendo switch"
+        ),
+        "product_we_do_not_carry",
+        "product_info",
+    ),
+    (
+        "a name we lack beside an order number is about the order",
+        situation(
+            "the bracelet in 10001",
+            "out_of_scope",
+            0.9,
+            unknown_name="bracelet",
+            entities=[number("the bracelet in 10001", "10001")],
+        ),
+        None,
+        None,
+    ),
+    (
         "payment methods asked about a numbered order",
         situation(
             "can I pay for order 10099 with PayPal instead",
@@ -376,3 +402,11 @@ def test_bad_rules_file_names_file_and_rule(tmp_path: Path, body: str, message: 
         ip.load_rulebook(path)
     assert str(path) in str(err.value)
     assert message in str(err.value)
+
+
+def test_follow_ups_fire_only_after_their_action() -> None:
+    fired = ip.follow_ups("return.refused", "the lid leaks")
+    assert [c.rule for c in fired] == ["warranty_after_return_window"]
+    assert fired[0].intent == "warranty" and fired[0].kind == "digress"
+    assert ip.follow_ups("return.created", "the lid leaks") == []
+    assert ip.follow_ups("return.refused", "I changed my mind") == []

@@ -30,7 +30,7 @@ from shopassist.engine.dialogue.references import (
 from shopassist.engine.dialogue.state import DialogueState
 from shopassist.engine.nlu.result import NLUResult
 from shopassist.engine.turn_result import Source
-from shopassist.kb.search import FaqHit, ProductHit, search_faqs
+from shopassist.kb.search import FaqHit, ProductHit, get_product_cached, search_faqs
 
 FAQ_INTENTS = frozenset(
     {
@@ -116,6 +116,26 @@ def _with_attributes(
     return []
 
 
+def _nearest_over_budget(
+    db: sqlite_utils.Database, inp: RetrieveInput, req: ProductRequest, out: Retrieval
+) -> None:
+    """Nothing of the kind within the budget: the cheapest of that kind above it, as the
+    nearest (a robot vacuum asked for under $140 -> the one there is, at its price)."""
+    unpriced = req.model_copy(update={"max_price": None, "min_price": None})
+    wider = search_request(db, inp.text, unpriced, limit=PRODUCT_LIMIT * 2, language=inp.language)
+    if not req.category:
+        # No kind named: only products the message names in full, never a chance match.
+        wider = [h for h in wider if h.match in ("sku", "all")]
+    priced = []
+    for h in wider:
+        p = get_product_cached(db, h.id)
+        if p is not None and p.variants:
+            priced.append((min(v.price_cents for v in p.variants), h))
+    priced.sort(key=lambda x: x[0])
+    if priced:
+        out.unmet, out.nearest = "price", [h for _, h in priced[:3]]
+
+
 def retrieve(db: sqlite_utils.Database, inp: RetrieveInput) -> Retrieval:
     intent = inp.nlu.intent.name
     out = Retrieval(claim=claim_from_message(db, inp.nlu))
@@ -155,6 +175,8 @@ def retrieve(db: sqlite_utils.Database, inp: RetrieveInput) -> Retrieval:
                 req.attributes = attribute_words(db, inp.nlu, req, language=inp.language)
                 if req.attributes:
                     hits = _with_attributes(db, inp, req, hits, out)
+                elif not hits and req.max_price is not None:
+                    _nearest_over_budget(db, inp, req, out)
                 out.product_hits = hits[:PRODUCT_LIMIT]
         if intent in FAQ_INTENTS:
             out.faq_hits = search_faqs(

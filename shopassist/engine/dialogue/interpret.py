@@ -98,11 +98,23 @@ class Thresholds(BaseModel):
     short_max_chars: int = Field(ge=1)
 
 
+class FollowUp(BaseModel):
+    """After a reply whose action is ``after_action``, a message matching ``words`` is also
+    answered by ``flow`` (a leaking bottle past its return window: the warranty)."""
+
+    id: str
+    after_action: str
+    words: str
+    flow: str
+    note: str = ""
+
+
 class RuleBook(BaseModel):
     groups: dict[str, list[str]]
     thresholds: Thresholds
     words: dict[str, list[str]] = Field(default_factory=dict)
     rules: list[InterpretRule]
+    follow_ups: list[FollowUp] = Field(default_factory=list)
     source: str = ""
 
 
@@ -147,7 +159,31 @@ def load_rulebook(path: Path | None = None) -> RuleBook:
                 raise InterpretError(
                     f"{path}: rule {rule.id}: {key} = {rule.when[key]!r} names no word list"
                 )
+    for follow in book.follow_ups:
+        if _word_pattern(book, follow.words) is None:
+            raise InterpretError(
+                f"{path}: follow-up {follow.id}: words = {follow.words!r} names no word list"
+            )
     return book
+
+
+def says(words: str, text: str) -> bool:
+    """Does the text match the rules file's word list ``words`` (or lexicon.toml's)?"""
+    pattern = _word_pattern(load_rulebook(), words)
+    if pattern is None:
+        raise InterpretError(f"{load_rulebook().source}: no word list {words!r}")
+    return matches(pattern, text)
+
+
+def follow_ups(action: str | None, text: str) -> list[Command]:
+    """The flows that also answer this message after a reply whose action is ``action``."""
+    book = load_rulebook()
+    found = []
+    for follow in book.follow_ups:
+        pattern = _word_pattern(book, follow.words)
+        if action == follow.after_action and pattern is not None and matches(pattern, text):
+            found.append(Command(kind="digress", intent=follow.flow, rule=follow.id))
+    return found
 
 
 def thresholds() -> Thresholds:
@@ -200,6 +236,7 @@ class Situation:
     order_item: bool = False
     bare_number: str | None = None  # 4-14 digits outside every entity (an unclaimed order number)
     last_flow: str | None = None  # the last task flow started (for "and the one for 10061")
+    unknown_name: str | None = None  # a product name no product has ("the nintendo switch")
 
 
 def _word_pattern(book: RuleBook, name: str) -> re.Pattern[str] | None:
@@ -265,6 +302,7 @@ PREDICATES: dict[str, Predicate] = {
         (s.nlu.first("order_number") is not None or bool(s.bare_number)) == bool(v)
     ),
     "last_flow": lambda s, v: bool(s.last_flow) == bool(v),
+    "unknown_name": lambda s, v: bool(s.unknown_name) == bool(v),
 }
 
 

@@ -22,13 +22,20 @@ from shopassist.engine.dialogue.handlers.promotions import named_promo_codes
 from shopassist.engine.dialogue.interpret import (
     PRODUCT_INTENTS,
     Situation,
+    follow_ups,
     interpret,
     is_short,
     thresholds,
 )
 from shopassist.engine.dialogue.lexicon import lexicon, looks_like_injection, matches
 from shopassist.engine.dialogue.outcome import Outcome
-from shopassist.engine.dialogue.references import named_product_ids, points_at_one
+from shopassist.engine.dialogue.product_query import ProductRequest
+from shopassist.engine.dialogue.references import (
+    named_product_ids,
+    names_order_item,
+    order_items_named,
+    points_at_one,
+)
 from shopassist.engine.dialogue.templates import has_template, render
 from shopassist.engine.nlu.order_numbers import is_not_order_number
 from shopassist.engine.nlu.result import NLUResult
@@ -86,6 +93,32 @@ class DialogueManager:
     """Stateless: everything it knows about a conversation is in ``ctx.state``."""
 
     def decide(self, ctx: FlowContext) -> Outcome:
+        out = self._decide(ctx)
+        for command in follow_ups(out.action, ctx.text):
+            # "it leaks" and the return window has passed: the warranty answers too.
+            ctx.commands.append(command)
+            spec = load_flows().get(command.intent or "")
+            if spec is not None:
+                self._about_the_item(ctx)
+                action = out.action
+                out.merge(run_flow(spec, ctx))
+                out.action = action
+        return out
+
+    @staticmethod
+    def _about_the_item(ctx: FlowContext) -> None:
+        """A follow-up about the order's item (the warranty of the leaking bottle) is asked
+        for that item's kind of product, so the answer is the period that applies to it."""
+        lines = order_items_named(ctx.db, ctx.state, ctx.nlu, sole=True)
+        paths = {str(line.get("category_path") or "") for line in lines} - {""}
+        if len(paths) == 1:
+            line = lines[0]
+            word = line.get("category_zh") if ctx.language == "zh" else None
+            ctx.product_request = ProductRequest(
+                category=paths.pop(), category_word=str(word or "") or None
+            )
+
+    def _decide(self, ctx: FlowContext) -> Outcome:
         state, text, lex = ctx.state, ctx.text, lexicon()
         intent = ctx.nlu.intent.name
         if not text.strip():
@@ -151,6 +184,9 @@ class DialogueManager:
             and len(ctx.nlu.clarify) >= 2
             and not corrects_order  # "sorry, 10066": the number is the answer, not a topic
             and not (state.flow and self._answers_step(ctx, load_flows()[state.flow]))
+            # The conversation already settled it ("L码有吗" right after a product was
+            # shown): an interpret rule chose the reading, nothing is left to ask.
+            and not any(c.intent for c in ctx.commands)
         ):
             a, b = ctx.nlu.clarify[:2]
             state.clarify = [a, b]
@@ -270,6 +306,8 @@ class DialogueManager:
             return False
         if ctx.state.last_order and matches(lex.order_it, text):
             return False  # "can you cancel it?" about the order just discussed
+        if names_order_item(ctx.db, ctx.state, ctx.nlu):
+            return False  # "can I return the bottle?": an item of the order just discussed
         if spec.name == "track_order" and ctx.state.last_action == "order.tracked":
             return False  # "怎么还没到？" right after tracking asks about that order
         return matches(lex.general_question, text) and not matches(lex.own_request, text)
@@ -321,6 +359,7 @@ class DialogueManager:
             claim=ctx.claim.given,
             bare_number=bare_number(ctx.nlu),
             last_flow=state.last_flow if state.last_flow in load_flows() else None,
+            unknown_name=ctx.unknown_name,
         )
         commands = interpret(situation)
         ctx.commands.extend(commands)

@@ -15,12 +15,16 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
 from shopassist.engine.dialogue.lexicon import _pattern, colour_matches, lexicon, matches
+from shopassist.engine.dialogue.order_items import match_lines
 from shopassist.engine.dialogue.state import DialogueState, MentionedProduct
 from shopassist.engine.nlu.result import NLUResult
+from shopassist.kb.order_actions import order_lines
+from shopassist.kb.orders import find_order
 from shopassist.kb.search import ProductDetail, get_product_cached, search_products
 from shopassist.text import CJK_CHAR, CJK_RUN, has_cjk
 
@@ -319,3 +323,26 @@ def resolve_product_ids(
     ):
         return [found.product_id]
     return referenced
+
+
+def order_items_named(
+    db: sqlite_utils.Database, state: DialogueState, nlu: NLUResult, *, sole: bool = False
+) -> list[dict[str, Any]]:
+    """The lines of the order under discussion that the message names ("can I return the
+    bottle?" after order 10001 was verified); with ``sole``, an order's only line when the
+    message names none. Only for the verified customer's own order; the lines are matched by
+    order_items.match_lines (one place decides what names a line)."""
+    if not state.verified or not state.last_order:
+        return []
+    order = find_order(db, state.last_order)
+    if order is None or order.get("customer_id") != state.customer_id:
+        return []
+    items = order_lines(db, int(order["id"]))
+    match = match_lines(items, nlu.text, nlu.entities) if items else None
+    if match is not None and match.found:
+        return [s.item for s in match.selections]
+    return items if sole and len(items) == 1 else []
+
+
+def names_order_item(db: sqlite_utils.Database, state: DialogueState, nlu: NLUResult) -> bool:
+    return bool(order_items_named(db, state, nlu))

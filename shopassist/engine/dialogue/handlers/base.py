@@ -147,16 +147,20 @@ def _asked_sizes(ctx: FlowContext, p: ProductDetail | None) -> list[str]:
         sizes = list(ctx.product_request.sizes)
     if not sizes and p is not None:
         sizes = sizes_in_text(ctx.text, p, ctx.nlu)
+    if p is not None and not any(v.size for v in p.variants):
+        return []  # "all day long" is no size of a kettle sold in one size
     return sizes
 
 
 def _wanted_text(ctx: FlowContext, p: ProductDetail | None = None) -> str:
     lang = ctx.language
-    colours = [
-        fmt.colour_name(str(e.value), lang, inline=True)
-        for e in ctx.nlu.entities
-        if e.type == "colour"
-    ]
+    colours = list(
+        dict.fromkeys(
+            fmt.colour_name(str(e.value), lang, inline=True)
+            for e in ctx.nlu.entities
+            if e.type == "colour"
+        )
+    )
     sizes = _asked_sizes(ctx, p)
     parts = [fmt.list_join(colours, lang)] if colours else []
     if sizes:

@@ -24,6 +24,7 @@ from shopassist.engine.dialogue.handlers.base import (
     _variant_label,
     _wanted_text,
 )
+from shopassist.engine.dialogue.interpret import says
 from shopassist.engine.dialogue.outcome import Outcome
 from shopassist.engine.dialogue.references import (
     named_product_ids,
@@ -57,6 +58,8 @@ def _say_not_carried(ctx: FlowContext, out: Outcome) -> Outcome:
 def _kind_word(req: Any, language: str) -> str:
     if language == "zh" and req.category_word:
         return str(req.category_word)
+    if not req.category:
+        return render("product.kind_unnamed", language)
     return str(req.category).split(" > ")[-1].lower()
 
 
@@ -72,7 +75,9 @@ def _say_nearest(ctx: FlowContext, out: Outcome, req: Any) -> Outcome:
     if ctx.unmet == "price" and req.max_price is not None:
         values["price"] = fmt.money(round(req.max_price * 100), req.currency or "USD")
         out.allowed_values.append(values["price"])
-        intro = "product.nearest_over_budget"
+        intro = (
+            "product.nearest_over_budget" if req.attributes else "product.nearest_kind_over_budget"
+        )
     else:
         intro = "product.none_with_attribute"
     out.action = "products.nearest"
@@ -287,9 +292,13 @@ def recommendation(ctx: FlowContext, out: Outcome) -> Outcome:
     category_id: int | None = None
     intro = "product.recommend_intro"
     seed = _details(ctx, ctx.product_ids[:1])
+    searched: list[int] = []  # "推荐个保温水壶": products the request itself names come first
+    if seed and not says("similar_to", ctx.text):
+        searched = [p.id for p in seed]
     if not seed:
         hits = [h for h in (ctx.product_hits or []) if h.match in ("sku", "all")][:1]
         seed = _details(ctx, [h.id for h in hits])
+        searched = [p.id for p in seed]
     bought: set[int] = set()
     if ctx.state.customer_id is not None and ctx.state.verified:
         bought = customers.purchased_product_ids(db, ctx.state.customer_id)
@@ -332,6 +341,9 @@ def recommendation(ctx: FlowContext, out: Outcome) -> Outcome:
         params.append(round(req.max_price * 100))
     rows = db.execute(sql.format(where=where), params).fetchall()
     ids = [r[0] for r in rows if r[0] not in exclude][:MAX_LIST]
+    if searched:
+        ids = [i for i in searched if i not in bought] + [i for i in ids if i not in searched]
+        ids = ids[:MAX_LIST]
     if not ids and where and not asked_kind:  # everything in that category is theirs: widen
         rows = db.execute(sql.format(where=""), []).fetchall()
         ids = [r[0] for r in rows if r[0] not in exclude][:MAX_LIST]
