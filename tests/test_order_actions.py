@@ -357,3 +357,20 @@ def test_a_fulfilled_order_without_tracking_is_shipped_on_its_date(demo_db_path:
     assert "hasn't shipped" not in out[0]["reply"]
     assert out[1]["action"] == "cancel_order.refused"
     assert "2026-11-25" in out[1]["reply"] and "return" in out[1]["reply"]
+
+
+def test_a_quantity_named_with_the_item_returns_only_that_many(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    from shopassist.engine.nlu.result import Entity
+
+    lines = order_lines(demo_db, _order_id(demo_db, "10029"))  # 2 x the light strip
+    text = "I want to send back one of the light strips"
+    one = Entity(
+        type="quantity", value=1, text="one", start=text.index("one"), end=text.index("one") + 3
+    )
+    picked = match_lines(lines, text, [one]).selections
+    assert [(s.item["sku"], s.quantity) for s in picked] == [("LUM-LS-2M", 1)]
+    # Without a quantity, the whole line.
+    picked = match_lines(lines, "the light strips").selections
+    assert [(s.item["sku"], s.quantity) for s in picked] == [("LUM-LS-2M", 2)]

@@ -50,11 +50,13 @@ def resolve_return_items(ctx: FlowContext, out: Outcome) -> Outcome | None:
         slots["return_lines"] = [[lines[0]["id"], qty]]
         slots["items"] = lines[0]["title"]
         return None
-    entities = ctx.nlu.entities if ctx.text == slots.get("items") else []
-    for text in (slots.get("items"), slots.get("request"), ctx.text):
+    # The answer to "which items?", this message (its entities give quantities: "one of the
+    # two"), then the message that started the return.
+    for text in (slots.get("items"), ctx.text, slots.get("request")):
         if not text:
             continue
-        match = match_lines(lines, str(text), entities if text == ctx.text else [])
+        entities = ctx.nlu.entities if text == ctx.text else []
+        match = match_lines(lines, str(text), entities)
         if match.ambiguous:
             return _ask_which(ctx, out, "order_items.ambiguous", match.ambiguous[0])
         if match.selections:
