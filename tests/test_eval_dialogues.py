@@ -456,20 +456,13 @@ def test_bundled_suite_meets_its_targets_without_the_llm(demo_db_path: Path) -> 
     assert m.llm_attempts == 0
     # Hard limits: no leak ever, and no collapse of the engine.
     assert m.access_leaks == 0, [t.leaks for c in report.conversations for t in c.turns if t.leaks]
-    assert m.task_success_rate >= 0.85, failures
     grounding = {
         f"{c.id} turn {t.index + 1}": t.grounding
         for c in report.conversations
         for t in c.turns
         if t.grounding
     }
-    # The targets (success >= 95 %, zero grounding violations) depend on engine and NLU
-    # fixes reported to the lead; until they land this is an expected failure that lists
-    # exactly what is still wrong.
-    missed = []
-    if m.task_success_rate < 0.95:
-        missed.append(f"task success {m.task_success_rate:.1%}: {failures}")
-    if grounding:
-        missed.append(f"{len(grounding)} template replies state unsupported values: {grounding}")
-    if missed:
-        pytest.xfail("engine not at target yet: " + " | ".join(missed))
+    # The targets, as hard assertions: every conversation of the dev suite succeeds, and no
+    # template reply states a value the facts do not hold.
+    assert m.task_success_rate == 1.0, failures
+    assert not grounding, grounding

@@ -78,15 +78,18 @@ async def test_chat_turn_on_the_demo_shop_matches_what_was_stored(demo_db_path: 
         assert "order_number" in understanding
         body = app.query_one(CustomerMessage).body
         assert any(body.plain[s.start : s.end] == "10023" for s in body.spans)
-        assert (
-            "order:10023" in str(app.query_one("#knowledge").render())
-            or app.last_result.sources == []
-        )
+        # The bound customer's own order: the reply rests on it, and the panel says so.
+        assert any(s.id == "order:10023" for s in app.last_result.sources)
+        assert "10023" in str(app.query_one("#knowledge").render())
         assert "understand" in str(app.query_one("#timings").render())
 
 
 async def test_llm_reply_streams_and_badge_follows_verification(demo_db_path: Path) -> None:
-    llm = FakeLLM(["Hello! How can I help you today?"] * 3)
+    # A rephrasing of the greeting template (orders, deliveries, returns, payments,
+    # products), so the verifier's draft-overlap rule accepts it.
+    llm = FakeLLM(
+        ["Hi! I can help with your orders, deliveries, returns, payments and our products."] * 3
+    )
     app = ChatApp(opener(demo_db_path, llm), autoload_llm=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
@@ -95,11 +98,12 @@ async def test_llm_reply_streams_and_badge_follows_verification(demo_db_path: Pa
         result = app.last_result
         reply = app.query_one(AssistantMessage)
         badge = str(reply.query_one(ProvenanceBadge).render())
-        if result.provenance.kind == "llm":
-            assert reply.streamed.strip() and "verified" in badge
-        else:
-            assert "rejected" in badge or "template" in badge
+        # A greeting states no fact, so the fake model's reply passes the verifier: it is
+        # streamed, shown as verified, and is what was stored.
+        assert result.provenance.kind == "llm", result.provenance
+        assert reply.streamed.strip() and "verified" in badge
         assert reply.markdown.source.strip() == result.reply.strip()
+        assert turns(demo_db_path)[-1]["provenance"] == "llm"
         await pilot.press("ctrl+r")
         await pilot.pause()
         report = app.screen.query_one("#report").source  # type: ignore[attr-defined]
@@ -113,8 +117,14 @@ async def test_escape_cancels_generation_on_the_real_engine(demo_db_path: Path) 
         await settle(app, pilot)
         app.query_one(MessageInput).insert("hello")
         await pilot.press("enter")
-        await pilot.pause(0.3)
-        assert app.busy
+        # Wait until the model is actually streaming (no fixed sleep: a slow machine must
+        # not make escape arrive before generation started, nor a fast one after it ended).
+        for _ in range(500):
+            messages = app.query(AssistantMessage)
+            if app.busy and messages and messages.last().streamed:
+                break
+            await pilot.pause(0.01)
+        assert app.busy and app.query(AssistantMessage).last().streamed
         await pilot.press("escape")
         await settle(app, pilot)
         assert not app.busy
