@@ -416,3 +416,26 @@ def test_two_servers_on_one_database_share_conversations(demo_db_path: Path) -> 
         assert [e["text"] for e in seen if e["author"] == "customer"] == texts
         # the second server continued the conversation the first one started
         assert "AeroBuds" in seen[-1]["text"] or "Lite" in seen[-1]["text"]
+
+
+def test_a_busy_log_write_is_retried_so_the_stored_turn_reaches_the_page(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from shopassist.server import web_channel
+
+    real = live_queue.record_exchange
+    calls: list[int] = []
+
+    def busy_once(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise sqlite3.OperationalError("database is locked")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(web_channel.live_queue, "record_exchange", busy_once)
+    r = post(client, {"session": SID, "text": "hello"})
+    assert r.status_code == 200 and len(calls) == 2
+    events = client.get(f"/api/sessions/{SID}/events").json()["events"]
+    assert [e["author"] for e in events] == ["customer", "bot"]

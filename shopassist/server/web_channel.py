@@ -8,7 +8,9 @@ terminals and the other server processes use.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,6 +22,9 @@ if TYPE_CHECKING:
     from shopassist.config import Settings
     from shopassist.engine.assistant import Assistant
     from shopassist.engine.turn_result import TurnResult
+
+
+LOG_ATTEMPTS = 3
 
 
 class ChannelConflict(Exception):
@@ -85,15 +90,25 @@ class WebChannel:
                 on_token=None if held else on_token,
             )
             suggestions = [s.model_dump(mode="json") for s in rank_suggestions(result, db)]
-            customer_event, reply_event = live_queue.record_exchange(
-                db,
-                session_id,
-                result.turn_index,
-                customer_text=mask_text(result.text),
-                reply=result.reply,
-                held=held,
-                suggestions=suggestions,
-            )
+            # The turn is committed by now; its log rows follow in a second transaction.
+            # A busy database (another process writing past the busy timeout) gets a few
+            # more tries, so a stored turn is not left without its reply on the page.
+            for attempt in range(LOG_ATTEMPTS):
+                try:
+                    customer_event, reply_event = live_queue.record_exchange(
+                        db,
+                        session_id,
+                        result.turn_index,
+                        customer_text=mask_text(result.text),
+                        reply=result.reply,
+                        held=held,
+                        suggestions=suggestions,
+                    )
+                    break
+                except sqlite3.OperationalError:
+                    if attempt == LOG_ATTEMPTS - 1:
+                        raise
+                    time.sleep(0.05 * (attempt + 1))
         return WebTurn(result, held, customer_event, reply_event)
 
     def conversation(self, session_id: str) -> dict[str, Any] | None:
