@@ -30,7 +30,7 @@ from shopassist.engine.dialogue.references import (
 from shopassist.engine.dialogue.state import DialogueState
 from shopassist.engine.nlu.result import NLUResult
 from shopassist.engine.turn_result import Source
-from shopassist.kb.search import FaqHit, ProductHit, get_product_cached, search_faqs
+from shopassist.kb.search import FaqHit, ProductHit, catalog, get_product_cached, search_faqs
 
 FAQ_INTENTS = frozenset(
     {
@@ -82,13 +82,7 @@ class Retrieval(BaseModel):
 
 
 def _shown_category(db: sqlite_utils.Database, state: DialogueState) -> str | None:
-    if not state.shown:
-        return None
-    row = db.execute(
-        "select c.path from products p join categories c on c.id = p.category_id where p.id = ?",
-        [state.shown[0]],
-    ).fetchone()
-    return str(row[0]) if row else None
+    return catalog.product_category_path(db, state.shown[0]) if state.shown else None
 
 
 def _with_attributes(

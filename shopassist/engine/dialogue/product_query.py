@@ -19,7 +19,13 @@ from shopassist.engine.dialogue.lexicon import colour_matches, lexicon
 from shopassist.engine.dialogue.references import reference_filler
 from shopassist.engine.nlu.result import NLUResult
 from shopassist.kb.policies import load_policy as shop_policy
-from shopassist.kb.search import ProductDetail, ProductHit, get_product_cached, search_products
+from shopassist.kb.search import (
+    ProductDetail,
+    ProductHit,
+    catalog,
+    get_product_cached,
+    search_products,
+)
 
 # How far before an amount a marker may stand: "under 60 dollars", "less than about $60".
 MARKER_WINDOW = 24
@@ -90,8 +96,7 @@ def _shop_currency(db: sqlite_utils.Database) -> str:
     currency = shop_policy(db).get("shop.currency")
     if currency:
         return str(currency)
-    row = db.execute("select currency from variants limit 1").fetchone()
-    return str(row[0]).upper() if row and row[0] else ""
+    return catalog.catalog_currency(db)
 
 
 def _exchange_rate(db: sqlite_utils.Database, currency: str) -> float | None:
@@ -180,13 +185,13 @@ def find_category(db: sqlite_utils.Database, text: str) -> tuple[str, str] | Non
 
 
 def _db_key(db: sqlite_utils.Database) -> tuple[int, int, int]:
-    count, top = db.execute("select count(*), coalesce(max(id), 0) from categories").fetchone()
-    return (id(db.conn), int(count), int(top))
+    count, top = catalog.categories_version(db)
+    return (id(db.conn), count, top)
 
 
 @lru_cache(maxsize=8)
 def _category_words(_key: Any, db: sqlite_utils.Database) -> tuple[tuple[str, str], ...]:
-    rows = list(db.query("select name, name_zh, path from categories"))
+    rows = catalog.category_names(db)
     by_name = {str(r["name"]).lower(): str(r["path"]) for r in rows}
     words: dict[str, str] = {}
     for r in rows:
@@ -295,15 +300,8 @@ def search_request(
         hits = full or hits
     if req.min_price is not None:
         floor = round(req.min_price * 100)
-        hits = [h for h in hits if _max_price_cents(db, h.id) >= floor]
+        hits = [h for h in hits if catalog.max_price_cents(db, h.id) >= floor]
     return hits
-
-
-def _max_price_cents(db: sqlite_utils.Database, product_id: int) -> int:
-    row = db.execute(
-        "select coalesce(max(price_cents), 0) from variants where product_id = ?", [product_id]
-    ).fetchone()
-    return int(row[0])
 
 
 def matching_variants(p: ProductDetail, req: ProductRequest) -> list[Any]:

@@ -33,7 +33,7 @@ from shopassist.engine.dialogue.references import (
 from shopassist.engine.dialogue.templates import render
 from shopassist.engine.turn_result import Source
 from shopassist.kb import customers
-from shopassist.kb.search import ProductDetail, search_products
+from shopassist.kb.search import ProductDetail, catalog, search_products
 
 _COMPARE_SPLIT = re.compile(
     r"\s+(?:and|or|vs\.?|versus|compared to|against)\s+|[,，、？?]|和|与|跟|还是|对比|比较|哪个|哪款",
@@ -305,17 +305,10 @@ def recommendation(ctx: FlowContext, out: Outcome) -> Outcome:
     req = ctx.product_request
     category_ids: list[int] = []
     if seed:
-        row = db.execute("select category_id from products where id = ?", [seed[0].id]).fetchone()
-        category_id = row[0] if row else None
+        category_id = catalog.product_category_id(db, seed[0].id)
     elif req is not None and req.category:
         # "a gift for my dad, he likes coffee": the kind of product asked for.
-        category_ids = [
-            int(r[0])
-            for r in db.execute(
-                "select id from categories where path = ? or path like ?",
-                [req.category, req.category + " > %"],
-            )
-        ]
+        category_ids = catalog.category_ids_under(db, req.category)
     elif ctx.state.customer_id is not None and ctx.state.verified:
         history = customers.purchased_category_ids(db, ctx.state.customer_id)
         if history:
@@ -325,28 +318,18 @@ def recommendation(ctx: FlowContext, out: Outcome) -> Outcome:
     # that kind may be listed themselves, and nothing of another kind fills the list.
     asked_kind = req is not None and bool(req.category) and not ctx.product_ids
     exclude = bought | (set() if asked_kind else {p.id for p in seed})
-    sql = (
-        "select p.id, sum(v.stock) as stock from products p join variants v on v.product_id = p.id "
-        "where p.status = 'active' {where} group by p.id having stock > 0 order by stock desc, p.id limit 12"
-    )
-    params: list[Any] = []
-    where = ""
     if category_id is not None:
         category_ids = [category_id]
-    if category_ids:
-        where = f"and p.category_id in ({', '.join('?' * len(category_ids))})"
-        params.extend(category_ids)
-    if req is not None and req.max_price is not None:
-        where += " and v.price_cents <= ?"
-        params.append(round(req.max_price * 100))
-    rows = db.execute(sql.format(where=where), params).fetchall()
-    ids = [r[0] for r in rows if r[0] not in exclude][:MAX_LIST]
+    price = round(req.max_price * 100) if req is not None and req.max_price is not None else None
+    narrowed = bool(category_ids) or price is not None
+    rows = catalog.best_stocked_product_ids(db, category_ids=category_ids, max_price_cents=price)
+    ids = [r for r in rows if r not in exclude][:MAX_LIST]
     if searched:
         ids = [i for i in searched if i not in bought] + [i for i in ids if i not in searched]
         ids = ids[:MAX_LIST]
-    if not ids and where and not asked_kind:  # everything in that category is theirs: widen
-        rows = db.execute(sql.format(where=""), []).fetchall()
-        ids = [r[0] for r in rows if r[0] not in exclude][:MAX_LIST]
+    if not ids and narrowed and not asked_kind:  # everything in that category is theirs: widen
+        rows = catalog.best_stocked_product_ids(db)
+        ids = [r for r in rows if r not in exclude][:MAX_LIST]
     products = _details(ctx, ids)
     out.action = "products.recommended"
     _foreign_budget_note(ctx, out)
