@@ -407,7 +407,9 @@ def refund_check(ctx: FlowContext, out: Outcome) -> Outcome | None:
         )
     if status == "cancelled":
         out.action = "refund.explained"
-        return out.say("refund.cancelled", **values)
+        # What was refunded, when the shop's export says (a cancelled and refunded order).
+        said = refund_from_financial_status(ctx, out, values)
+        return said if said is not None else out.say("refund.cancelled", **values)
     if orders.is_refunded(order) and not order.get("returns"):
         out.action = "refund.explained"  # refunded by the shop, per its export
         return refund_from_financial_status(ctx, out, values)

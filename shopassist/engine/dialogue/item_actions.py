@@ -18,7 +18,12 @@ from shopassist.engine.dialogue import formatting as fmt
 from shopassist.engine.dialogue.context import FlowContext, handler
 from shopassist.engine.dialogue.item_lines import line_title, lines_text
 from shopassist.engine.dialogue.lexicon import lexicon
-from shopassist.engine.dialogue.lifecycle import say_window, shipped_on, window_start
+from shopassist.engine.dialogue.lifecycle import (
+    refund_from_financial_status,
+    say_window,
+    shipped_on,
+    window_start,
+)
 from shopassist.engine.dialogue.order_items import match_lines, split_target
 from shopassist.engine.dialogue.outcome import Outcome
 from shopassist.engine.dialogue.policy_facts import policy_value, say_unknown
@@ -298,7 +303,13 @@ def _options_text(ctx: FlowContext, variants: list[dict[str, Any]]) -> str:
     "change_payment_method:refused",
 )
 def refused_after_shipping(ctx: FlowContext, out: Outcome) -> Outcome | None:
-    """A refusal because the order has shipped says when, for a fulfilled order."""
+    """A refusal because the order has shipped says when, for a fulfilled order; for an
+    order already cancelled, what the shop's export says was refunded."""
+    if ctx.order["status"] == "cancelled":
+        from shopassist.engine.dialogue.actions import order_basics
+
+        values = order_basics(ctx, Outcome())  # the refusal already holds these facts
+        return refund_from_financial_status(ctx, out, values)
     return shipped_on(ctx, out)
 
 

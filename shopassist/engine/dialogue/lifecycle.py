@@ -60,7 +60,7 @@ def say_window(
 
 
 def shipped_on(ctx: FlowContext, out: Outcome) -> Outcome | None:
-    """"It was shipped on <date>" for a fulfilled order with no carrier tracking; None when
+    """Say "It was shipped on <date>" for a fulfilled order with no carrier tracking; None when
     that does not apply."""
     order = ctx.order
     shipment = order.get("shipment") or {}
@@ -84,14 +84,14 @@ def refund_from_financial_status(
     order = ctx.order
     if not (orders.is_refunded(order) or orders.is_partially_refunded(order)):
         return None
-    sid = f"order:{order['number']}"
     cents = orders.refunded_cents(order)
+    if orders.is_partially_refunded(order) and not cents:
+        return None  # no amount exported: the caller's own record (fee, RMA) says more
+    sid = f"order:{order['number']}"
     if orders.is_refunded(order) and not cents:
         cents = int(order["total_cents"])
     refunded = out.fact("order.refunded", fmt.money(cents, order["currency"]), sid)
     out.action = "refund.tracked"
     if orders.is_refunded(order):
         return out.say("lifecycle.refunded", **values, refunded=refunded)
-    if not cents:
-        return out.say("lifecycle.partially_refunded_no_amount", **values)
     return out.say("lifecycle.partially_refunded", **values, refunded=refunded)
