@@ -10,6 +10,7 @@ offers a colleague, and the question is recorded as a knowledge gap naming the k
 
 from __future__ import annotations
 
+import weakref
 from decimal import Decimal
 from typing import Any
 
@@ -27,20 +28,23 @@ from shopassist.kb.policies import DayRange, LocalText, ShopPolicy, cents, load_
 
 UNKNOWN_TEMPLATE = "policy.unknown"
 
-_CACHE_ATTRIBUTE = "_shopassist_policy"
+# Keyed by the Database object itself (weakly): an id() of a closed connection can be
+# reused by the next one, and a fresh shop must never read another's policy.
+_cache: weakref.WeakKeyDictionary[sqlite_utils.Database, tuple[tuple[int, int], ShopPolicy]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def shop_policy(db: sqlite_utils.Database) -> ShopPolicy:
     """The stored policy, re-read only when the database changed since the last read
-    (``data_version`` moves on other connections' commits, ``total_changes`` on ours).
-    Cached on the Database object itself: an id() of a closed connection can be reused."""
+    (``data_version`` moves on other connections' commits, ``total_changes`` on ours)."""
     conn = db.conn
     version = (conn.execute("pragma data_version").fetchone()[0], conn.total_changes)
-    hit = getattr(db, _CACHE_ATTRIBUTE, None)
+    hit = _cache.get(db)
     if hit is not None and hit[0] == version:
         return hit[1]
     policy = load_policy(db)
-    setattr(db, _CACHE_ATTRIBUTE, (version, policy))
+    _cache[db] = (version, policy)
     return policy
 
 
