@@ -159,6 +159,16 @@ async def test_an_order_question_is_answered_after_verification(
     await expect(bot.last).to_contain_text("delivered")
 
 
+async def test_a_chinese_question_gets_a_chinese_reply(server: tuple[str, Path], page: Any) -> None:
+    base, _ = server
+    await page.goto(base)
+    await say(page, "这个耳机多少钱")
+    reply = page.locator(".msg.bot .body").last
+    await expect(reply).to_contain_text("$")
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in await reply.text_content() or "")
+    await screenshot(page, "zh")
+
+
 async def test_hand_off_then_a_staff_reply_from_assist_appears(
     server: tuple[str, Path], page: Any
 ) -> None:
