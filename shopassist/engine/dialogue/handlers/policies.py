@@ -110,7 +110,7 @@ def cancellation_fee(ctx: FlowContext, out: Outcome) -> Outcome:
         labels = [fmt.status_label(s, ctx.language) for s in statuses]
         out.say("fee.free_statuses", statuses=fmt.list_join(labels, ctx.language, conjunction="or"))
     if free_hours is not None:
-        out.say("fee.free_window", free_hours=free_hours)
+        out.say("fee.free_window_others" if statuses else "fee.free_window", free_hours=free_hours)
     if percent is not None:
         fee_percent = out.fact(
             "cancel.fee_percent", f"{display(percent, ctx)}%", "policy:cancellation.fee_percent"
@@ -375,7 +375,7 @@ def warranty(ctx: FlowContext, out: Outcome) -> Outcome:
             out.say(
                 "warranty.by_category",
                 categories=fmt.list_join(
-                    [_category_word(c, ctx.language) for c in rule.categories], ctx.language
+                    [_category_word(ctx, c) for c in rule.categories], ctx.language
                 ),
                 months=out.fact(f"warranty.{rule.categories[0]}.months", rule.months, sid),
             )
@@ -389,9 +389,16 @@ def warranty(ctx: FlowContext, out: Outcome) -> Outcome:
     return out.say("warranty.claim")
 
 
-def _category_word(category: str, language: str) -> str:
-    """A category path's own name, as the catalog writes it ("Audio", "Phones & ...")."""
-    return category.split(" > ")[-1] if language == "zh" else category.split(" > ")[-1].lower()
+def _category_word(ctx: FlowContext, category: str) -> str:
+    """A category as the catalog names it in the reply's language ("audio", "音频")."""
+    name = category.split(" > ")[-1]
+    if ctx.language != "zh":
+        return name.lower()
+    row = ctx.db.execute(
+        "select name_zh from categories where path = ? or name = ? order by path = ? desc",
+        [category, name, category],
+    ).fetchone()
+    return str(row[0]) if row and row[0] else name
 
 
 @handler("act", "howto")
