@@ -23,7 +23,7 @@ from shopassist.engine.dialogue.access import verification_scope
 from shopassist.engine.dialogue.state import DialogueState
 from shopassist.engine.nlu.result import NLUResult
 from shopassist.engine.plan import ReplyPlan
-from shopassist.engine.record import RecordInput, mask_text, record_turn
+from shopassist.engine.record import RecordInput, begin_write, mask_text, record_turn
 from shopassist.engine.retrieve import RetrieveInput, retrieve
 from shopassist.engine.turn_result import Provenance, TurnResult
 from shopassist.kb import conversations, customers
@@ -176,13 +176,14 @@ class TurnPipeline:
                     RetrieveInput(text=clean, nlu=nlu, state=state, language=_lang(nlu, state)),
                 )
             with timer.stage("decide"):
-                # Tickets written by flows reference the conversation row.
-                conversations.ensure_conversation(self.db, session_id, channel)
                 # Writes a flow makes (a cancellation, a return) join this transaction and
                 # are committed by the record stage together with the turn, or not at all.
                 # "immediate": a deferred transaction that reads first can fail at once
-                # with SQLITE_BUSY when another process wrote meanwhile; this one waits.
-                self.db.conn.execute("begin immediate")
+                # with SQLITE_BUSY when another process wrote meanwhile; this one waits,
+                # with a bounded retry while an import holds the lock (record.begin_write).
+                begin_write(self.db)
+                # Tickets written by flows reference the conversation row.
+                conversations.ensure_conversation(self.db, session_id, channel)
                 decision = decide(
                     self.db,
                     DecideInput(

@@ -37,7 +37,12 @@ from shopassist.pii import (
 )
 
 # How long a turn keeps retrying a busy database on top of SQLite's own busy timeout.
-RECORD_RETRY_SECONDS = 60.0
+# A catalog import holds the write lock for its whole transaction (atomic imports): a
+# 200k-row --replace took 106 s on the shared 2-core machine with two writers running,
+# and a 60 s bound reported 2 of 400 turns as not stored (benchmarks/bench_concurrency.py,
+# docs/security.md). Five minutes covers that with room; a longer wait is still an error
+# the caller sees, never a silent loss.
+RECORD_RETRY_SECONDS = 300.0
 _ENTITY_MASKS = {"email": EMAIL_MASK, "phone": PHONE_MASK}
 _KEPT_SLOTS = ("new_address",)  # values the customer gives on purpose, see above
 
@@ -123,30 +128,37 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
-def record_turn(db: sqlite_utils.Database, inp: RecordInput) -> int:
-    """Write the turn and the conversation state in one transaction; returns the turn's index.
+def begin_write(db: sqlite_utils.Database) -> None:
+    """BEGIN IMMEDIATE, waiting while another process holds the write lock.
 
-    When the decide stage already opened the transaction (a flow changed the database),
-    the turn joins it and commits it. Otherwise this opens its own with ``begin immediate``
-    and retries while the database is busy, up to ``RECORD_RETRY_SECONDS``.
+    SQLite's busy timeout waits once; this retries on top of it with a growing pause,
+    up to ``RECORD_RETRY_SECONDS``, then raises (the caller reports the turn as not
+    stored). Used by the decide stage, whose flows write, and by the record stage.
     """
-    if db.conn.in_transaction:
-        with db.conn:
-            return _write(db, inp)
     deadline = time.monotonic() + RECORD_RETRY_SECONDS
     delay = 0.05
     while True:
         try:
             db.conn.execute("begin immediate")
-            with db.conn:
-                return _write(db, inp)
+            return
         except sqlite3.OperationalError as exc:
-            if db.conn.in_transaction:
-                db.conn.rollback()
             if not _busy(exc) or time.monotonic() >= deadline:
                 raise
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
+
+
+def record_turn(db: sqlite_utils.Database, inp: RecordInput) -> int:
+    """Write the turn and the conversation state in one transaction; returns the turn's index.
+
+    When the decide stage already opened the transaction (a flow changed the database),
+    the turn joins it and commits it. Otherwise this opens its own with ``begin_write``,
+    which waits while the database is busy, up to ``RECORD_RETRY_SECONDS``.
+    """
+    if not db.conn.in_transaction:
+        begin_write(db)
+    with db.conn:
+        return _write(db, inp)
 
 
 def _write(db: sqlite_utils.Database, inp: RecordInput) -> int:

@@ -73,3 +73,18 @@ def test_letter_prefixed_order_numbers_use_the_entity_value(
     assert r.action == "order.tracked" and "NW10090" in r.reply
     r = bot.turn("t", "where is order NW10065? my email is liam.carter@example.com")
     assert r.state["verified"] is False and r.state["verification_failures"] == 1
+
+
+def test_guessing_order_numbers_inside_the_message_with_the_email(
+    bot: Assistant, demo_db: sqlite_utils.Database
+) -> None:
+    """Issue attack: 'where is order N? my email is emma...' for N from 10120 down."""
+    tracking = tracking_numbers(demo_db)
+    emma = set(customer_orders(demo_db, 1))
+    shown: set[str] = set()
+    for n in range(10120, 10000, -1):
+        r = bot.turn("s", f"where is order {n}? my email is {EMMA}")
+        shown |= {num for num, code in tracking.items() if code in r.reply}
+    # 10118 (Emma's) is the third guess: one lucky hit inside the limit, nothing after.
+    assert shown <= {"10118"} and len(emma) == 7
+    assert r.action == "verify.too_many"
