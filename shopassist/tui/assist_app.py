@@ -178,7 +178,10 @@ class AssistApp(ShopAssistApp):
 
     def on_ready(self) -> None:
         if self.live:
+            # Web turns are not run here, so there is no live insight to show: the queue
+            # and the conversation get the width.
             self.query_one("#customer-input", MessageInput).display = False
+            self.query_one(InsightColumn).display = False
             self.query_one(LiveQueue).focus()
         else:
             self.query_one("#customer-input", MessageInput).focus()
