@@ -45,6 +45,18 @@ def situation(text: str, intent: str, confidence: float = 0.9, **state: Any) -> 
 T = "now show 10001"
 CASES: list[tuple[str, ip.Situation, str | None, str | None]] = [
     (
+        "another size of an item of a numbered order",
+        situation(
+            "order 10108: can I swap the helmet for an L",
+            "product_info",
+            0.8,
+            entities=[number("order 10108: can I swap the helmet for an L", "10108")],
+            wants_variant=True,
+        ),
+        "variant_change_of_an_order",
+        "change_order",
+    ),
+    (
         "the account's default address",
         situation("update the default shipping address on my account", "change_shipping_address"),
         "default_address_of_the_account",

@@ -23,6 +23,7 @@ from shopassist.engine.dialogue.product_query import (
     variant_filter,
 )
 from shopassist.engine.dialogue.references import (
+    asks_for_a_product,
     points_at_one,
     resolve_product_ids,
     unknown_name,
@@ -153,7 +154,11 @@ def retrieve(db: sqlite_utils.Database, inp: RetrieveInput) -> Retrieval:
                 # "有黑色的吗？" or "under $50" right after a list narrows that list's kind.
                 req.category = _shown_category(db, inp.state)
             out.request = req
-            if not out.product_ids and not req.category:
+            if (
+                not out.product_ids
+                and not req.category
+                and (intent in PRODUCT_INTENTS or asks_for_a_product(inp.text))
+            ):
                 # A kind of product we carry ("a bluetooth speaker ... for the beach") is
                 # what is asked for; the rest is context, not a name we lack.
                 out.unknown_name = unknown_name(db, inp.nlu, inp.state, language=inp.language)

@@ -77,11 +77,18 @@ def bare_number(nlu: NLUResult) -> str | None:
     return found[0] if found else None
 
 
-def _reason_clause(text: str) -> str | None:
-    """The part of a message ("..., the size was wrong") that states a return reason."""
+def _reason_clause(nlu: NLUResult) -> str | None:
+    """The part of a message ("..., the size was wrong", "10043的耳机不想要了") that states a
+    return reason, without the order number, email or phone given in the same breath."""
+    text = nlu.text
+    for e in sorted(nlu.entities, key=lambda e: -e.start):
+        if e.type in ("order_number", "email", "phone", "invoice_number"):
+            text = text[: e.start] + " " + text[e.end :]
+    text = _DIGITS.sub(" ", text)
     for clause in re.split(r"[,，;；.。!！]", text):
-        if matches(lexicon().reason_words, clause) and not _DIGITS.search(clause):
-            return clause.strip() or None
+        if matches(lexicon().reason_words, clause):
+            # "10043的耳机不想要了" without the number leaves "的耳机...": no dangling particle.
+            return " ".join(clause.split()).lstrip("的之").strip() or None
     return None
 
 
@@ -189,6 +196,8 @@ class DialogueManager:
             and not any(c.intent for c in ctx.commands)
         ):
             a, b = ctx.nlu.clarify[:2]
+            if b == ctx.nlu.intent.name:
+                a, b = b, a  # a bare "yes" to "A or B?" takes the more likely reading
             state.clarify = [a, b]
             number = ctx.nlu.first("order_number")
             if number is not None:  # kept for whichever flow the answer picks
@@ -502,7 +511,7 @@ class DialogueManager:
                 slots[slot] = mask_pii(text, addresses=not keep_address)[:FREE_TEXT_MAX]
             elif slot == "reason" and not slots.get("reason"):
                 # "order 10053, email ..., the size was wrong": the reason came early.
-                reason = lexicon().reason_after_marker(text) or _reason_clause(text)
+                reason = lexicon().reason_after_marker(text) or _reason_clause(nlu)
                 if reason:
                     slots["reason"] = mask_pii(reason)[:FREE_TEXT_MAX]
         return changed

@@ -93,6 +93,7 @@ class ReferenceWords:
     filler: frozenset[str]
     cheaper: re.Pattern[str]
     pricier: re.Pattern[str]
+    naming_verbs: re.Pattern[str]
     max_words: int
     max_chars: int
 
@@ -106,6 +107,7 @@ def reference_words() -> ReferenceWords:
         filler=frozenset(w.lower() for w in raw["filler_words"]),
         cheaper=_pattern(list(raw["cheaper"])),
         pricier=_pattern(list(raw["pricier"])),
+        naming_verbs=_pattern(list(raw["naming_verbs"])),
         max_words=int(raw["max_words"]),
         max_chars=int(raw["max_chars"]),
     )
@@ -230,6 +232,11 @@ def _masked(nlu: NLUResult) -> str:
         if e.type not in ("product", "sku", "brand"):
             text = text[: e.start] + " " * (e.end - e.start) + text[e.end :]
     return text
+
+
+def asks_for_a_product(text: str) -> bool:
+    """Does the message use a naming verb ("do you have", "卖吗")?"""
+    return matches(reference_words().naming_verbs, text)
 
 
 def unknown_name(
