@@ -8,6 +8,7 @@ in US 8 sold out in black) come from catalog/, not from the engine.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlite_utils
@@ -178,3 +179,62 @@ def test_another_order_number_repeats_the_request_for_that_order(
     r = bot.turn("s", then)
     assert "same_request_for_another_order -> start_flow get_invoice" in r.interpret
     assert "10061" in r.reply and "10038" not in r.reply
+
+
+def test_the_last_email_given_is_the_one_meant(demo_db: sqlite_utils.Database) -> None:
+    ask = "where is order 10086? olivia.martinez@exmaple.org sorry olivia.martinez@example.org"
+    nlu = ScriptedNLU().say(
+        ask,
+        "track_order",
+        0.9,
+        ("order_number", "10086", "10086"),
+        ("email", "olivia.martinez@exmaple.org", "olivia.martinez@exmaple.org"),
+        ("email", "olivia.martinez@example.org", "olivia.martinez@example.org"),
+    )
+    r = demo_assistant(demo_db, nlu).turn("s", ask)
+    assert r.action == "order.tracked" and "508579753569" in r.reply
+
+
+def test_a_reason_given_with_the_number_and_email_is_not_asked_again(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    ask = "10043的耳机不想要了 退货 chen.jing@example.com"
+    nlu = ScriptedNLU().say(
+        ask,
+        "get_refund",
+        0.99,
+        ("order_number", "10043", "10043"),
+        ("email", "chen.jing@example.com", "chen.jing@example.com"),
+    )
+    r = demo_assistant(demo_db, nlu).turn("s", ask)
+    assert r.state["slots"]["reason"].startswith("耳机不想要了")
+    assert "原因是什么" not in r.reply
+
+
+def test_yes_to_either_or_does_the_likelier_task_with_what_was_said(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    ask = "10048里的跳绳想退掉 不想要了 zhao.li@example.com"
+    nlu = ScriptedNLU().say(
+        ask,
+        "get_refund",
+        0.99,
+        ("order_number", "10048", "10048"),
+        ("email", "zhao.li@example.com", "zhao.li@example.com"),
+    ).say("是的", "affirm", 0.99)
+    nlu.clarify_for = {ask: ["cancel_order", "get_refund"]}  # type: ignore[attr-defined]
+    bot = demo_assistant(demo_db, nlu)
+    original = nlu.understand
+
+    def with_clarify(text: str, today: Any = None) -> Any:
+        result = original(text, today)
+        pair = nlu.clarify_for.get(text)  # type: ignore[attr-defined]
+        return result.model_copy(update={"clarify": pair}) if pair else result
+
+    nlu.understand = with_clarify  # type: ignore[method-assign]
+    r = bot.turn("s", ask)
+    assert r.action == "clarify"
+    assert "zhao.li" not in json.dumps(r.state)  # what is kept for the answer holds no PII
+    r = bot.turn("s", "是的")
+    assert r.state["flow"] == "get_refund"
+    assert "跳绳" in r.reply and "取消" not in r.reply

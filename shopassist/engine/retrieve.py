@@ -131,9 +131,19 @@ def _nearest_over_budget(
         out.unmet, out.nearest = "price", [h for _, h in priced[:3]]
 
 
+def _last_identity_first(nlu: NLUResult) -> NLUResult:
+    """Several emails or phones in one message ("x@exmaple.org sorry x@example.org"): the
+    last one given is the one meant, as a correction comes after the mistake."""
+    ids = [e for e in nlu.entities if e.type in ("email", "phone")]
+    if len(ids) < 2:
+        return nlu
+    rest = [e for e in nlu.entities if e.type not in ("email", "phone")]
+    return nlu.model_copy(update={"entities": list(reversed(ids)) + rest})
+
+
 def retrieve(db: sqlite_utils.Database, inp: RetrieveInput) -> Retrieval:
     intent = inp.nlu.intent.name
-    out = Retrieval(claim=claim_from_message(db, inp.nlu))
+    out = Retrieval(claim=claim_from_message(db, _last_identity_first(inp.nlu)))
     if inp.text.strip():
         out.product_ids = resolve_product_ids(inp.nlu, inp.state, db, language=inp.language)
         wants_products = intent in PRODUCT_INTENTS and (

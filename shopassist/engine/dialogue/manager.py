@@ -9,6 +9,9 @@ for, clarification between two intents, and prompt-injection attempts.
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from pydantic import ValidationError
 
 from shopassist.engine.dialogue import handlers
 from shopassist.engine.dialogue.flows import (
@@ -38,7 +41,7 @@ from shopassist.engine.dialogue.references import (
 )
 from shopassist.engine.dialogue.templates import has_template, render
 from shopassist.engine.nlu.order_numbers import is_not_order_number
-from shopassist.engine.nlu.result import NLUResult
+from shopassist.engine.nlu.result import Entity, IntentScore, NLUResult
 from shopassist.engine.privacy import mask_pii
 from shopassist.kb.orders import normalise_order_number
 
@@ -57,6 +60,18 @@ def intent_label(intent: str, language: str) -> str:
 def flow_label(flow: str, language: str) -> str:
     key = f"request.{flow}"
     return render(key, language) if has_template(key, language) else intent_label(flow, language)
+
+
+def _without_identity(nlu: NLUResult) -> dict[str, Any]:
+    """The message with emails and phones blanked out (same length, so spans stay right)."""
+    text = nlu.text
+    kept = []
+    for e in nlu.entities:
+        if e.type in ("email", "phone"):
+            text = text[: e.start] + " " * (e.end - e.start) + text[e.end :]
+        else:
+            kept.append(e.model_dump(mode="json"))
+    return {"text": text, "entities": kept}
 
 
 def bare_numbers(nlu: NLUResult) -> list[str]:
@@ -88,7 +103,7 @@ def _reason_clause(nlu: NLUResult) -> str | None:
     for clause in re.split(r"[,，;；.。!！]", text):
         if matches(lexicon().reason_words, clause):
             # "10043的耳机不想要了" without the number leaves "的耳机...": no dangling particle.
-            return " ".join(clause.split()).lstrip("的之").strip() or None
+            return " ".join(clause.split()).lstrip("的之里").strip() or None
     return None
 
 
@@ -111,6 +126,24 @@ class DialogueManager:
                 out.merge(run_flow(spec, ctx))
                 out.action = action
         return out
+
+    @staticmethod
+    def _reread(ctx: FlowContext, said: dict[str, Any], intent: str) -> None:
+        """Answering "A or B?" with yes: read the message that was asked about as A."""
+        try:
+            entities = [Entity.model_validate(e) for e in said.get("entities", [])]
+        except ValidationError:
+            return
+        text = str(said.get("text", ""))
+        ctx.text = text
+        ctx.nlu = ctx.nlu.model_copy(
+            update={
+                "text": text,
+                "entities": entities,
+                "intent": IntentScore(name=intent, confidence=1.0),
+                "clarify": None,
+            }
+        )
 
     @staticmethod
     def _about_the_item(ctx: FlowContext) -> None:
@@ -163,11 +196,19 @@ class DialogueManager:
         # A pending "which did you mean?" is answered by position or by a yes.
         if state.clarify:
             options, state.clarify = state.clarify, None
+            said, state.clarify_message = state.clarify_message, None
             ordinal = lex.ordinal(text)
+            chosen = None
             if ordinal in ("first", "second"):
-                intent = options[0 if ordinal == "first" else 1]
+                chosen = options[0 if ordinal == "first" else 1]
             elif intent == "affirm":
-                intent = options[0]
+                chosen = options[0]
+            if chosen is not None:
+                intent = chosen
+                if said and is_short(text):
+                    # "是的": the chosen task, with the items and reason said before.
+                    self._reread(ctx, said, chosen)
+                    text = ctx.text
         ctx.intent = intent = self._in_context(ctx, intent)
 
         if any(c.kind == "cancel" for c in ctx.commands):
@@ -199,6 +240,7 @@ class DialogueManager:
             if b == ctx.nlu.intent.name:
                 a, b = b, a  # a bare "yes" to "A or B?" takes the more likely reading
             state.clarify = [a, b]
+            state.clarify_message = _without_identity(ctx.nlu)
             number = ctx.nlu.first("order_number")
             if number is not None:  # kept for whichever flow the answer picks
                 state.last_order = normalise_order_number(str(number.value or number.text))

@@ -65,6 +65,9 @@ class DialogueState(BaseModel):
     last_order: str | None = None  # the order number last discussed, for "cancel it"
     last_flow: str | None = None  # the last task flow started, for late corrections
     clarify: list[str] | None = None
+    # The message the clarify question was about, emails and phones blanked out (no PII):
+    # "yes" to "return or cancel?" does the chosen task with what that message said.
+    clarify_message: dict[str, Any] | None = None
     offer: str | None = None  # the flow the last reply offered ("connect you with a person?")
     sentiment: list[float] = Field(default_factory=list)
     failures: int = 0
