@@ -215,13 +215,17 @@ def test_yes_to_either_or_does_the_likelier_task_with_what_was_said(
     demo_db: sqlite_utils.Database,
 ) -> None:
     ask = "10048里的跳绳想退掉 不想要了 zhao.li@example.com"
-    nlu = ScriptedNLU().say(
-        ask,
-        "get_refund",
-        0.99,
-        ("order_number", "10048", "10048"),
-        ("email", "zhao.li@example.com", "zhao.li@example.com"),
-    ).say("是的", "affirm", 0.99)
+    nlu = (
+        ScriptedNLU()
+        .say(
+            ask,
+            "get_refund",
+            0.99,
+            ("order_number", "10048", "10048"),
+            ("email", "zhao.li@example.com", "zhao.li@example.com"),
+        )
+        .say("是的", "affirm", 0.99)
+    )
     nlu.clarify_for = {ask: ["cancel_order", "get_refund"]}  # type: ignore[attr-defined]
     bot = demo_assistant(demo_db, nlu)
     original = nlu.understand
@@ -238,3 +242,18 @@ def test_yes_to_either_or_does_the_likelier_task_with_what_was_said(
     r = bot.turn("s", "是的")
     assert r.state["flow"] == "get_refund"
     assert "跳绳" in r.reply and "取消" not in r.reply
+
+
+def test_a_size_sold_out_in_every_variant_is_named(demo_db: sqlite_utils.Database) -> None:
+    ask = "which sizes of the IronForm Cast Iron Kettlebell are in stock?"
+    nlu = ScriptedNLU().say(
+        ask, "product_info", 0.98, ("product", "IronForm Cast Iron Kettlebell", 104)
+    )
+    r = demo_assistant(demo_db, nlu).turn("s", ask)
+    sold_out = [
+        row[0]
+        for row in demo_db.execute(
+            "select size from variants where product_id = 104 group by size having sum(stock) = 0"
+        )
+    ]
+    assert sold_out and all(f"Sold out in {s}" in r.reply for s in sold_out)

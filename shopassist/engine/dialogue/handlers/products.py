@@ -200,11 +200,20 @@ def product_info(ctx: FlowContext, out: Outcome) -> Outcome:
                     "product.colours", fmt.list_join(colours, lang), p.source_id, required=False
                 ),
             )
+        # Per size, whether any variant of it is in stock: "the 750 ml is sold out".
+        sold_out = [s for s in sizes if not any(v.stock > 0 for v in p.variants if v.size == s)]
         if sizes:
             out.say(
                 "product.sizes",
                 sizes=out.fact(
                     "product.sizes", fmt.list_join(sizes, lang), p.source_id, required=False
+                ),
+            )
+        if sold_out and p.in_stock:
+            out.say(
+                "product.sizes_sold_out",
+                sizes=out.fact(
+                    "product.sizes_sold_out", fmt.list_join(sold_out, lang), p.source_id
                 ),
             )
         _low_stock(out, p, lang)
