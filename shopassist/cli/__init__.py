@@ -9,6 +9,7 @@ from shopassist.cli import (  # noqa: F401  (imported to register their commands
     nlu_commands,
     policy_commands,
     search_commands,
+    security_commands,
     serve_commands,
     tui_commands,
 )

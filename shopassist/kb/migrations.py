@@ -2,16 +2,33 @@
 
 Append new migrations at the end; never edit or reorder one that has shipped.
 Money is stored as integer cents (``*_cents``) so sums and comparisons are exact.
+
+All pending migrations run in ONE transaction: a failure leaves the file exactly as it
+was. ``executescript`` would commit midway (Python's sqlite3 commits before a script), so
+the runner hands migrations a connection whose ``executescript`` runs the statements one
+by one inside the transaction. A database is stamped with ShopAssist's application id
+(``PRAGMA application_id``); one that has tables but neither the stamp nor our
+``_migrations`` table belongs to another program and is refused before anything is
+written to it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import sqlite_utils
 
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[Migration] = []
+
+# "SHOP" in ASCII: the SQLite header's application id for ShopAssist databases.
+APPLICATION_ID = 0x53484F50
+
+
+class ForeignDatabaseError(Exception):
+    """The file is a SQLite database of another program; ShopAssist will not touch it."""
 
 
 def migration(fn: Migration) -> Migration:
@@ -19,23 +36,111 @@ def migration(fn: Migration) -> Migration:
     return fn
 
 
-def migrate(db: sqlite_utils.Database) -> list[str]:
-    """Apply pending migrations, each in its own transaction. Returns the names applied."""
-    db.execute(
-        "create table if not exists _migrations (name text primary key, applied_at text not null)"
+def split_statements(script: str) -> Iterator[str]:
+    """The complete SQL statements of a script, in order (triggers' bodies stay whole)."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                yield buffer
+            buffer = ""
+    if buffer.strip() and buffer.strip(" \n\t;"):
+        yield buffer
+
+
+class _InTransactionConnection:
+    """A connection whose ``executescript`` does not commit (see the module docstring)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def executescript(self, script: str) -> sqlite3.Cursor:
+        cursor = self._conn.cursor()
+        for statement in split_statements(script):
+            cursor.execute(statement)
+        return cursor
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+def user_tables(conn: sqlite3.Connection) -> set[str]:
+    rows = conn.execute(
+        "select name from sqlite_master where type in ('table', 'view') "
+        "and name not like 'sqlite_%'"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def check_ownership(conn: sqlite3.Connection) -> None:
+    """Refuse a database of another program (read-only: nothing is created to find out)."""
+    (app_id,) = conn.execute("pragma application_id").fetchone()
+    if app_id == APPLICATION_ID:
+        return
+    tables = user_tables(conn)
+    if not tables:
+        return  # a new, empty file: ours to set up
+    if "_migrations" in tables:
+        names = {r[0] for r in conn.execute("select name from _migrations").fetchall()}
+        if "m001_catalog" in names:
+            return  # made by ShopAssist before the application id was stamped
+    if app_id:
+        raise ForeignDatabaseError(
+            f"it belongs to another program (application id {app_id:#x}, not ShopAssist's)"
+        )
+    shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+    raise ForeignDatabaseError(
+        f"it is not a ShopAssist database: it has tables ({shown}) but no ShopAssist marker"
     )
-    done = {row[0] for row in db.execute("select name from _migrations").fetchall()}
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply pending migrations in one transaction. Returns the names applied.
+
+    Raises ``ForeignDatabaseError`` (writing nothing) for another program's database.
+    """
+    conn = db.conn
+    check_ownership(conn)
+    tables = user_tables(conn)
+    done: set[str] = set()
+    if "_migrations" in tables:
+        done = {row[0] for row in conn.execute("select name from _migrations").fetchall()}
+    pending = [fn for fn in MIGRATIONS if fn.__name__ not in done]
+    (app_id,) = conn.execute("pragma application_id").fetchone()
+    if not pending and app_id == APPLICATION_ID:
+        return []
+    if conn.in_transaction:
+        conn.commit()
+    conn.execute("begin immediate")
+    original = db.conn
+    db.conn = _InTransactionConnection(original)  # type: ignore[assignment]
     applied = []
-    for fn in MIGRATIONS:
-        if fn.__name__ in done:
-            continue
-        with db.conn:
+    try:
+        # Re-read inside the write lock: another process may have migrated meanwhile.
+        if "_migrations" in user_tables(original):
+            done = {r[0] for r in original.execute("select name from _migrations").fetchall()}
+        original.execute(
+            "create table if not exists _migrations "
+            "(name text primary key, applied_at text not null)"
+        )
+        for fn in MIGRATIONS:
+            if fn.__name__ in done:
+                continue
             fn(db)
-            db.execute(
+            original.execute(
                 "insert into _migrations(name, applied_at) values (?, datetime('now'))",
                 [fn.__name__],
             )
-        applied.append(fn.__name__)
+            applied.append(fn.__name__)
+        original.execute(f"pragma application_id = {APPLICATION_ID}")
+        original.commit()
+    except BaseException:
+        if original.in_transaction:
+            original.rollback()
+        raise
+    finally:
+        db.conn = original
     return applied
 
 
@@ -356,6 +461,27 @@ def m007_verification_failures(db: sqlite_utils.Database) -> None:
 
 
 @migration
+def m008_knowledge_gaps(db: sqlite_utils.Database) -> None:
+    """Questions the shop's data could not answer (``shopassist/kb/knowledge_gaps.py``): the
+    masked question and the policy key or FAQ that would have answered it, for ``stats``."""
+    db.conn.executescript(
+        """
+        create table knowledge_gaps (
+            id integer primary key,
+            conversation_id text,
+            language text,
+            intent text,
+            question text not null,                -- masked like turns.user_text
+            kind text not null check (kind in ('policy', 'faq')),
+            answer_key text not null,              -- 'returns.window_days' or an FAQ intent
+            created_at text not null
+        );
+        create index knowledge_gaps_key on knowledge_gaps(kind, answer_key);
+        """
+    )
+
+
+@migration
 def m009_order_item_actions(db: sqlite_utils.Database) -> None:
     """Item-level order actions (``shopassist/kb/order_actions.py``): the reason a customer
     gave for cancelling, and exchanges of delivered items for another variant."""
@@ -375,27 +501,6 @@ def m009_order_item_actions(db: sqlite_utils.Database) -> None:
             created_at text not null
         );
         create index exchanges_order on exchanges(order_id);
-        """
-    )
-
-
-@migration
-def m008_knowledge_gaps(db: sqlite_utils.Database) -> None:
-    """Questions the shop's data could not answer (``shopassist/kb/knowledge_gaps.py``): the
-    masked question and the policy key or FAQ that would have answered it, for ``stats``."""
-    db.conn.executescript(
-        """
-        create table knowledge_gaps (
-            id integer primary key,
-            conversation_id text,
-            language text,
-            intent text,
-            question text not null,                -- masked like turns.user_text
-            kind text not null check (kind in ('policy', 'faq')),
-            answer_key text not null,              -- 'returns.window_days' or an FAQ intent
-            created_at text not null
-        );
-        create index knowledge_gaps_key on knowledge_gaps(kind, answer_key);
         """
     )
 
