@@ -47,7 +47,8 @@ def order_lines(db: sqlite_utils.Database, order_id: int) -> list[dict[str, Any]
         db,
         """
         select oi.id, oi.order_id, oi.variant_id, oi.sku, oi.title, oi.quantity,
-               oi.unit_price_cents, v.product_id, v.colour, v.size, v.title as variant_title,
+               oi.unit_price_cents, oi.fulfillment_status, oi.fulfilled_at,
+               v.product_id, v.colour, v.size, v.title as variant_title,
                p.title as product_title, p.title_zh, p.product_type,
                c.name as category, c.path as category_path, c.name_zh as category_zh
         from order_items oi

@@ -66,12 +66,29 @@ def resolve_return_items(ctx: FlowContext, out: Outcome) -> Outcome | None:
             return _ask_which(ctx, out, "order_items.ambiguous", match.ambiguous[0])
         if match.selections:
             barred = _not_returnable(ctx, out, [s.item for s in match.selections])
+            if barred is None:
+                barred = _not_shipped(ctx, out, [s.item for s in match.selections])
             if barred is not None:
                 return barred
             slots["return_lines"] = [[s.item["id"], s.quantity] for s in match.selections]
             slots["items"] = str(text)
             return None
     return _ask_which(ctx, out, "order_items.which_return", lines)
+
+
+def _not_shipped(ctx: FlowContext, out: Outcome, items: list[dict[str, Any]]) -> Outcome | None:
+    """An item of a partly fulfilled order that has not shipped cannot come back yet."""
+    for item in items:
+        status, _at = orders.line_fulfilment(item)
+        if status is not None and status.lower() not in ("fulfilled", "shipped", "delivered"):
+            out.action = "return.refused"
+            sid = f"order:{ctx.order['number']}"
+            return out.say(
+                "order_items.not_shipped",
+                item=out.fact("order.item", line_title(ctx, item), sid),
+                order_number=ctx.order["number"],
+            )
+    return None
 
 
 def _not_returnable(ctx: FlowContext, out: Outcome, items: list[dict[str, Any]]) -> Outcome | None:

@@ -49,7 +49,7 @@ def say_window(
     sid = f"order:{ctx.order['number']}"
     day, basis = start
     end = day + timedelta(days=window[0])
-    return out.say(
+    out.say(
         key,
         **values,
         basis=basis_word(basis, ctx.language),
@@ -57,6 +57,9 @@ def say_window(
         end_date=out.fact("return.window_end", fmt.day(end.isoformat()), sid),
         window_days=out.fact("policy.return_window_days", window[0], f"policy:{window[1]}"),
     )
+    if basis == "fulfilment":
+        out.say("lifecycle.counted_from_fulfilment")
+    return out
 
 
 def shipped_on(ctx: FlowContext, out: Outcome) -> Outcome | None:
