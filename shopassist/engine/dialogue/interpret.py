@@ -175,6 +175,20 @@ def says(words: str, text: str) -> bool:
     return matches(pattern, text)
 
 
+def split_on(words: str, text: str) -> list[str]:
+    """The text cut at every occurrence of the word list ``words`` (the cut words dropped)."""
+    pattern = _word_pattern(load_rulebook(), words)
+    if pattern is None:
+        raise InterpretError(f"{load_rulebook().source}: no word list {words!r}")
+    return [part for part in pattern.split(text.lower()) if part is not None]
+
+
+def ends_with(words: str, text: str) -> bool:
+    """Does the text end with one of the word list ``words`` (trailing spaces aside)?"""
+    tail = text.rstrip().lower()
+    return any(tail.endswith(w.lower()) for w in load_rulebook().words.get(words, []))
+
+
 def follow_ups(action: str | None, text: str) -> list[Command]:
     """The flows that also answer this message after a reply whose action is ``action``."""
     book = load_rulebook()

@@ -25,6 +25,7 @@ from shopassist.engine.dialogue.handlers.promotions import named_promo_codes
 from shopassist.engine.dialogue.interpret import (
     PRODUCT_INTENTS,
     Situation,
+    ends_with,
     follow_ups,
     interpret,
     is_short,
@@ -108,7 +109,7 @@ def _reason_clause(nlu: NLUResult) -> str | None:
 
 
 def _is_question(text: str) -> bool:
-    return "?" in text or "？" in text or bool(re.search(r"[吗呢么]\s*$", text))
+    return "?" in text or "？" in text or ends_with("question_end", text)
 
 
 class DialogueManager:

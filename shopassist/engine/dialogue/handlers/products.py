@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from shopassist.engine.dialogue import formatting as fmt
@@ -24,7 +23,7 @@ from shopassist.engine.dialogue.handlers.base import (
     _variant_label,
     _wanted_text,
 )
-from shopassist.engine.dialogue.interpret import says
+from shopassist.engine.dialogue.interpret import says, split_on
 from shopassist.engine.dialogue.outcome import Outcome
 from shopassist.engine.dialogue.references import (
     named_product_ids,
@@ -34,11 +33,6 @@ from shopassist.engine.dialogue.templates import render
 from shopassist.engine.turn_result import Source
 from shopassist.kb import customers
 from shopassist.kb.search import ProductDetail, catalog, search_products
-
-_COMPARE_SPLIT = re.compile(
-    r"\s+(?:and|or|vs\.?|versus|compared to|against)\s+|[,，、？?]|和|与|跟|还是|对比|比较|哪个|哪款",
-    re.IGNORECASE,
-)
 
 
 def _say_not_carried(ctx: FlowContext, out: Outcome) -> Outcome:
@@ -254,7 +248,7 @@ def product_compare(ctx: FlowContext, out: Outcome) -> Outcome:
     products = _details(ctx, ids[:2])
     if len(products) < 2:
         # "AeroBuds Pro 和 Tide ANC 哪个好": each side of "and/or/vs/和" names one product.
-        for part in _COMPARE_SPLIT.split(ctx.text):
+        for part in split_on("compare_split", ctx.text):
             if len(products) >= 2 or not part.strip():
                 continue
             hits = search_products(ctx.db, part, limit=1, language=ctx.language)
