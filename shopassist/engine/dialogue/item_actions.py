@@ -309,8 +309,18 @@ def _wanted(
     return wanted
 
 
+def variant_label(ctx: FlowContext, variant: dict[str, Any]) -> str:
+    """A variant as the reply's language names it: "Black / L", or "黑色 L"."""
+    if ctx.language != "zh" or not (variant.get("colour") or variant.get("size")):
+        return str(variant.get("title") or "")
+    parts = [fmt.colour_name(str(variant["colour"]), "zh")] if variant.get("colour") else []
+    if variant.get("size"):
+        parts.append(str(variant["size"]))
+    return " ".join(parts)
+
+
 def _options_text(ctx: FlowContext, variants: list[dict[str, Any]]) -> str:
-    return fmt.list_join([str(v.get("title") or "") for v in variants], ctx.language) or "-"
+    return fmt.list_join([variant_label(ctx, v) for v in variants], ctx.language) or "-"
 
 
 @handler(
@@ -420,7 +430,7 @@ def resolve_item_change(ctx: FlowContext, out: Outcome) -> Outcome | None:
         return out.say(
             "item_change.out_of_stock",
             item=item,
-            variant=out.fact("change.variant", variant.get("title") or "", sid),
+            variant=out.fact("change.variant", variant_label(ctx, variant), sid),
             options=out.fact("product.options_in_stock", _options_text(ctx, in_stock), sid),
         )
     slots["item_change"] = {"line_id": line["id"], "variant_id": variant["id"], "quantity": qty}
@@ -473,7 +483,7 @@ def change_confirm(ctx: FlowContext, out: Outcome) -> Outcome | None:
     common = {
         "quantity": out.fact("change.quantity", qty, sid),
         "item": out.fact("order.item", line_title(ctx, line), sid),
-        "variant": out.fact("change.variant", variant.get("title") or "", sid),
+        "variant": out.fact("change.variant", variant_label(ctx, variant), sid),
     }
     if ctx.state.slots.get("change_kind") == "exchange":
         note = _price_note(ctx, out, "exchange", diff)
@@ -497,7 +507,7 @@ def change_act(ctx: FlowContext, out: Outcome) -> Outcome | None:
     common = {
         "quantity": out.fact("change.quantity", qty, sid),
         "item": out.fact("order.item", line_title(ctx, line), sid),
-        "variant": out.fact("change.variant", variant.get("title") or "", sid),
+        "variant": out.fact("change.variant", variant_label(ctx, variant), sid),
     }
     try:
         if ctx.state.slots.get("change_kind") == "exchange":
