@@ -237,7 +237,9 @@ def address_act(ctx: FlowContext, out: Outcome) -> Outcome:
         ctx.db, int(order["id"]), _stored_address(fields, name), clock.now_iso()
     )
     out.action = "order.address_changed"
-    return out.say("address.done", **values, new_address=format_address(fields, ctx.language))
+    sid = f"order:{order['number']}"
+    new_address = out.fact("order.shipping_address", format_address(fields, ctx.language), sid)
+    return out.say("address.done", **values, new_address=new_address)
 
 
 @handler("confirm", "set_up_shipping_address")
@@ -261,7 +263,12 @@ def account_address_act(ctx: FlowContext, out: Outcome) -> Outcome:
     out.source(
         Source(id=f"customer:{ctx.state.customer_id}", kind="customer", title="Your account")
     )
-    return out.say("account_address.done", new_address=format_address(fields, ctx.language))
+    new_address = out.fact(
+        "customer.address",
+        format_address(fields, ctx.language),
+        f"customer:{ctx.state.customer_id}",
+    )
+    return out.say("account_address.done", new_address=new_address)
 
 
 # --- changing an item to another variant: before shipping, or as an exchange after ---------
