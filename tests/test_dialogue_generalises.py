@@ -257,3 +257,22 @@ def test_a_size_sold_out_in_every_variant_is_named(demo_db: sqlite_utils.Databas
         )
     ]
     assert sold_out and all(f"Sold out in {s}" in r.reply for s in sold_out)
+
+
+def test_a_long_message_naming_several_items_asks_about_the_one_it_points_at(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    ask = (
+        "Hello! My brother just moved into a flat and I'm building a small welcome basket. "
+        "I was going to add one of your air fryers, or maybe the toaster, but honestly he "
+        "lives on tea from morning to night, so what he would really use is the "
+        "temperature control kettle. His kitchen is all white, so: does that kettle come in "
+        "white?"
+    )
+    assert len(ask) > 300
+    nlu = ScriptedNLU().say(ask, "product_compare", 0.51, ("colour", "white", "White"))
+    r = demo_assistant(demo_db, nlu).turn("s", ask)
+    assert r.action == "product.shown"
+    assert _titles(r)[0] == "Copperleaf Temperature-Control Kettle"
+    assert "out of stock" in r.reply  # Matte White: none left
+    assert "compare_without_a_comparison -> answer product_info" in r.interpret
