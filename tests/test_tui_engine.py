@@ -245,3 +245,14 @@ async def test_status_line_and_stats_screen_from_chat(demo_db_path: Path) -> Non
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, StatsScreen)
+
+
+async def test_the_interpret_rule_that_read_a_message_is_shown(demo_db_path: Path) -> None:
+    app = ChatApp(opener(demo_db_path), autoload_llm=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await say(app, pilot, "never mind")
+        fired = app.last_result.interpret
+        assert fired and fired[0].startswith("cancel_request")
+        understanding = str(app.query_one("#understanding").render())
+        assert "Read as" in understanding and "cancel_request" in understanding
