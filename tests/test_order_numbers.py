@@ -6,11 +6,15 @@ extractor; every expected value is the number as stored, so look-ups find the or
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from shopassist.engine.nlu.entities import EntityExtractor
 from shopassist.engine.nlu.order_numbers import is_cn_id_number
 from shopassist.kb.order_numbers import learn_shapes
+
+FIXTURES = Path(__file__).parent / "fixtures" / "import"
 
 # Stored numbers of four shops (Shopify '#W...' is stored without the '#').
 SHOPS = {
@@ -178,6 +182,11 @@ def test_understander_learns_the_shapes_from_the_database(db, tmp_path):
         ("invoice INV-2026-10001, where is my order?", None),
         ("any update on sa 5102?", "SA-5102"),
         ("订单sa5103还没发货吗", "SA-5103"),
+        # The last group of a card or an SSN fits the shop's digits (SA- dropped), but it is
+        # part of a longer number; a 6-digit number fits none of the shop's shapes.
+        ("my card 5555 5555 5555 5102 expired, where is my order?", None),
+        ("my ssn is 123-45-5102, where is my order?", None),
+        ("where is my order 510299?", None),
     ],
 )
 def test_dialogue_takes_only_order_numbers_from_a_request(tmp_path, text, slot):
@@ -199,3 +208,84 @@ def test_dialogue_takes_only_order_numbers_from_a_request(tmp_path, text, slot):
     assert result.exit_code == 0, result.output
     turn = json.loads(result.output)
     assert turn["state"]["slots"].get("order_number") == slot
+
+
+# --- numbers that are parts of other numbers, or fit none of the shop's shapes -----------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my card 5555 5555 5555 4444 expired, where is my order",
+        "my ssn is 123-45-6789 and my order is late",
+        "order status? IBAN DE89 3704 0044 0532 0130 00",
+        "where is my order, call 206 555 0142",
+        "order 10023 10024",  # two orders glued by a space: which one is not ours to guess
+        "where is order 4444",  # 4 digits at a shop numbering 10023..10099
+        "#100231 hasn't arrived",
+    ],
+)
+def test_parts_of_longer_numbers_and_other_shapes_are_not_orders(text):
+    assert orders_in("plain", text) == []
+
+
+@pytest.mark.parametrize(
+    ("shop", "text", "expected"),
+    [
+        ("plain", "order 10023 2 items are missing", "10023"),  # one digit: a count
+        ("amazon", "where is 112-1234567-1234567", "112-1234567-1234567"),  # the whole run
+        ("dated", "order ord 2024 00012 please", "ORD-2024-00012"),
+    ],
+)
+def test_a_run_that_is_the_whole_order_number_is_kept(shop, text, expected):
+    assert orders_in(shop, text) == [expected]
+
+
+def test_bare_number_rules_know_the_shops_shapes():
+    """The dialogue's own bare-number reading (manager.bare_numbers) asks the same rules,
+    with the shop's shapes: a part of a card never, a number of the wrong length only
+    without shapes."""
+    from shopassist.engine.nlu.order_numbers import OrderNumberReader, is_not_order_number
+
+    shop = OrderNumberReader(learn_shapes(SHOPS["plain"]))
+    card = "my card 5555 5555 5555 4444 expired"
+    last = card.index("4444")
+    assert is_not_order_number(card, last, last + 4)
+    assert is_not_order_number(card, last, last + 4, shop)
+    text = "where is 4444"
+    assert not is_not_order_number(text, 9, 13)  # no shapes known: may be an order
+    assert is_not_order_number(text, 9, 13, shop)
+    text = "where is 10024"
+    assert not is_not_order_number(text, 9, 14, shop)
+    # A letters + digits shop: the digits without the letters may still be one of its numbers.
+    letters = OrderNumberReader(learn_shapes(SHOPS["letters"]))
+    text = "where is 8665881"
+    assert not is_not_order_number(text, 9, 16, letters)
+
+
+def test_reader_for_a_database_follows_its_imports(db):
+    from shopassist.engine.nlu.order_numbers import reader_for
+    from shopassist.kb.importers.orders import import_orders
+
+    assert reader_for(db).shapes == []
+    import_orders(db, FIXTURES / "woocommerce_orders.csv")
+    assert reader_for(db).shop_prefixes == frozenset({"SA"})
+
+
+# --- an invoice names its order; only its own number is not an order ----------------------
+
+
+@pytest.mark.parametrize(
+    ("shop", "text", "expected"),
+    [
+        ("plain", "and can I get the invoice for 10086", ["10086"]),
+        ("plain", "I need the receipt of 10024 please", ["10024"]),
+        ("plain", "the invoice for order 10023 is wrong", ["10023"]),
+        ("plain", "invoice 10024 is missing", []),  # the invoice's own number
+        ("plain", "invoice no. 10024 is missing", []),
+        ("plain", "发票号 10024 开错了", []),
+        ("dashed", "can I get the invoice for SA-5107", ["SA-5107"]),
+    ],
+)
+def test_invoice_for_an_order_names_the_order(shop, text, expected):
+    assert orders_in(shop, text) == expected

@@ -41,7 +41,7 @@ from shopassist.engine.dialogue.references import (
     points_at_one,
 )
 from shopassist.engine.dialogue.templates import has_template, render
-from shopassist.engine.nlu.order_numbers import is_not_order_number
+from shopassist.engine.nlu.order_numbers import is_not_order_number, reader_for
 from shopassist.engine.nlu.result import Entity, IntentScore, NLUResult
 from shopassist.engine.privacy import mask_pii
 from shopassist.kb.orders import normalise_order_number
@@ -75,21 +75,23 @@ def _without_identity(nlu: NLUResult) -> dict[str, Any]:
     return {"text": text, "entities": kept}
 
 
-def bare_numbers(nlu: NLUResult) -> list[str]:
+def bare_numbers(nlu: NLUResult, db: Any = None) -> list[str]:
     """Runs of 4-14 digits outside every entity the message has (an email, a phone, a
-    price or a date keep their digits): order numbers the extractor did not claim."""
+    price or a date keep their digits): order numbers the extractor did not claim. With
+    ``db``, digits that fit none of the shop's order-number shapes are not taken."""
     spans = [(e.start, e.end) for e in nlu.entities]
+    reader = reader_for(db) if db is not None else None
     found = []
     for m in _DIGITS.finditer(nlu.text):
-        if is_not_order_number(nlu.text, *m.span(1)):
+        if is_not_order_number(nlu.text, *m.span(1), reader):
             continue  # a postcode, a phone, a year the order-number rules rule out
         if not any(a < m.end() and m.start() < b for a, b in spans):
             found.append(m.group(1))
     return found
 
 
-def bare_number(nlu: NLUResult) -> str | None:
-    found = bare_numbers(nlu)
+def bare_number(nlu: NLUResult, db: Any = None) -> str | None:
+    found = bare_numbers(nlu, db)
     return found[0] if found else None
 
 
@@ -409,7 +411,7 @@ class DialogueManager:
             product_hits=len(ctx.product_hits),
             promo_code=bool(named_promo_codes(ctx.db, ctx.text)),
             claim=ctx.claim.given,
-            bare_number=bare_number(ctx.nlu),
+            bare_number=bare_number(ctx.nlu, ctx.db),
             last_flow=state.last_flow if state.last_flow in load_flows() else None,
             unknown_name=ctx.unknown_name,
         )
@@ -515,12 +517,12 @@ class DialogueManager:
             if entity is not None:
                 number = normalise_order_number(str(entity.value or entity.text))
             elif asked == "collect:order_number" or matches(lexicon().correction, text):
-                number = bare_number(nlu)  # a bare number when we asked, "no, I meant 10008"
+                number = bare_number(nlu, ctx.db)  # a bare number when we asked, "no, I meant 10008"
             elif starting:
                 # In the request itself ("any update on 10082?"); the one number of a
                 # request ("the invoice for 10086") wins over the order discussed before,
                 # but an address's street number and postcode never do.
-                found = bare_numbers(nlu)
+                found = bare_numbers(nlu, ctx.db)
                 if len(found) == 1 or (found and not slots.get("order_number")):
                     number = found[0]
             if number and number != slots.get("order_number"):

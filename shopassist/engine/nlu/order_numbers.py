@@ -11,12 +11,16 @@ Two readers work together:
 
 Whatever either reader proposes is dropped when it lies inside something that is not an
 order number: an invoice code (``INV-2026-10001``), a Chinese ID number, a US ZIP code after
-a state (``Seattle, WA 98195``), a carrier tracking number, or a number introduced by words
-such as "zip", "phone", "tracking", 身份证 or 发票 (``data/order_numbers.toml``).
+a state (``Seattle, WA 98195``), a carrier tracking number, a number introduced by words
+such as "zip", "phone", "tracking" or 身份证, an invoice's own number ("invoice 5521", but
+"the invoice for 10086" names the order), or one group of a longer run of digit groups
+(a card, an SSN, a phone, an IBAN: ``5555 5555 5555 4444``) (``data/order_numbers.toml``).
+When the shop's shapes are known, a number that fits none of them is not one of its orders.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Iterable
@@ -57,6 +61,40 @@ def _not_order_right_before() -> re.Pattern[str]:
     distinctive ("the gift card from NW1010" is still order NW1010; "tracking RR1..." is not)."""
     words = _words_pattern(_data().get("not_order_before", []))
     return re.compile(rf"(?:{words})[\W_]*$", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _invoice_word() -> re.Pattern[str]:
+    return re.compile(_words_pattern(_data().get("invoice_words", [])), re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _invoice_context() -> re.Pattern[str]:
+    """An invoice word with only number labels between it and the number ("invoice 5521",
+    "invoice no. 5521", "发票号 2026"): the invoice's own number. "invoice for 10086" is not."""
+    words = _words_pattern(_data().get("invoice_words", []))
+    labels = _words_pattern(_data().get("number_labels", []))
+    return re.compile(rf"(?:{words})(?:[\s:：#.]*(?:{labels}))*[\W_]{{0,12}}$", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _digit_run() -> re.Pattern[str]:
+    """Two or more digit groups joined by single separators: a card, an SSN, a phone."""
+    data = _data()
+    joiners = "".join(re.escape(j) for j in data.get("digit_run_joiners", []))
+    size = int(data.get("min_group_digits", 2))
+    if not joiners:
+        return re.compile(r"(?!x)x")  # matches nothing
+    group = rf"\d{{{size},}}"
+    return re.compile(rf"(?<![A-Za-z0-9]){group}(?:[{joiners}]{group})+(?![A-Za-z0-9])")
+
+
+def _part_of_a_run(text: str, start: int, end: int) -> bool:
+    """``text[start:end]`` overlaps a run of digit groups without covering all of it."""
+    for m in _digit_run().finditer(text):
+        if start < m.end() and m.start() < end and not (start <= m.start() and m.end() <= end):
+            return True
+    return False
 
 
 @lru_cache(maxsize=1)
@@ -148,7 +186,6 @@ _ADDRESS_BEFORE = re.compile(
     r"[\s,，、.:：]*$",
     re.IGNORECASE,
 )
-_INVOICE_CONTEXT = re.compile(r"(?:invoice|bi\w?ll|receipt|发票|账单|收据)\W{0,12}$", re.IGNORECASE)
 # An order word just before a number overrides "tracking ... order 10023"-style context.
 _ORDER_WORD_BEFORE = re.compile(
     r"(?:\b(?:orders?|ord)\b(?:\s*(?:number|num|nr|no|id|is|was)\.?)*|订单(?:编号|号码|号)?)"
@@ -229,19 +266,32 @@ def compile_shape(parts: list[list[Any]]) -> CompiledShape | None:
     )
 
 
-def is_not_order_number(text: str, start: int, end: int) -> bool:
-    """Whether ``text[start:end]`` is something else than an order number: inside an
-    invoice code, ID number, ZIP code after a state or tracking number, or right after words
-    such as "zip", "phone", "tracking", 邮编 or a street. For callers that read a bare number
-    on their own (a reply to "what is your order number?")."""
-    if any(start < e and s < end for s, e in OrderNumberReader().not_order_spans(text)):
-        return True
-    before = text[max(0, start - 30) : start]
-    return bool(
-        _not_order_before().search(before)
-        or _ADDRESS_BEFORE.search(before)
-        or _INVOICE_CONTEXT.search(before)
-    )
+def is_not_order_number(
+    text: str, start: int, end: int, reader: OrderNumberReader | None = None
+) -> bool:
+    """Whether ``text[start:end]`` is something else than an order number (see
+    :meth:`OrderNumberReader.is_not_order_number`); ``reader`` carries the shop's shapes
+    (:func:`reader_for`), without it only the shape-free rules apply."""
+    return (reader or _plain_reader()).is_not_order_number(text, start, end)
+
+
+@lru_cache(maxsize=1)
+def _plain_reader() -> OrderNumberReader:
+    return OrderNumberReader()
+
+
+@lru_cache(maxsize=32)
+def _reader_for_shapes(shapes_json: str) -> OrderNumberReader:
+    return OrderNumberReader(json.loads(shapes_json))
+
+
+def reader_for(db: Any) -> OrderNumberReader:
+    """The reader for a shop's database, with the order-number shapes it learned at import
+    (cached on the shapes themselves, so a new import is seen at once)."""
+    from shopassist.kb.order_numbers import order_number_shapes
+
+    shapes = order_number_shapes(db)
+    return _reader_for_shapes(json.dumps(shapes, sort_keys=True, ensure_ascii=False))
 
 
 class OrderNumberReader:
@@ -274,7 +324,40 @@ class OrderNumberReader:
     def find(self, text: str) -> list[Found]:
         blocked = self.not_order_spans(text)
         found = self._shape_matches(text) + self._digit_matches(text)
-        return [f for f in found if not any(f[1] < end and start < f[2] for start, end in blocked)]
+        return [
+            f
+            for f in found
+            if not any(f[1] < end and start < f[2] for start, end in blocked)
+            and not _part_of_a_run(text, f[1], f[2])
+        ]
+
+    def is_not_order_number(self, text: str, start: int, end: int) -> bool:
+        """Whether ``text[start:end]`` is something else than an order number: inside an
+        invoice code, ID number, ZIP code after a state or tracking number; one group of a
+        longer digit run (a card, an SSN, a phone); right after words such as "zip", "phone",
+        "tracking", 邮编, an invoice word or a street; or, when the shop's shapes are known,
+        digits that fit none of them. For callers that read a bare number on their own (a
+        reply to "what is your order number?")."""
+        if any(start < e and s < end for s, e in self.not_order_spans(text)):
+            return True
+        if _part_of_a_run(text, start, end):
+            return True
+        number = text[start:end].lstrip("#")
+        if number.isdigit() and self.shapes and not self.fits_bare_digits(number):
+            return True
+        before = text[max(0, start - 30) : start]
+        return bool(
+            _not_order_before().search(before)
+            or _ADDRESS_BEFORE.search(before)
+            or _invoice_context().search(before)
+        )
+
+    def fits_bare_digits(self, number: str) -> bool:
+        """Digits alone that may be one of the shop's numbers: a plain shape's length, or the
+        digits of a letters + digits shape whose letters the customer dropped."""
+        return self._fits_digits(number) or any(
+            s.parts[1][1] <= len(number) <= s.parts[1][2] for s in self.prefixed
+        )
 
     def not_order_spans(self, text: str) -> list[tuple[int, int]]:
         spans = []
@@ -301,7 +384,7 @@ class OrderNumberReader:
                 before = text[max(0, start - 30) : start]
                 keyword = _ORDER_WORD_BEFORE.search(before) is not None
                 not_before = _not_order_right_before() if shape.has_letters else _not_order_before()
-                if not keyword and (not_before.search(before) or _INVOICE_CONTEXT.search(before)):
+                if not keyword and (not_before.search(before) or _invoice_context().search(before)):
                     continue
                 if shape.has_letters:
                     conf = 0.97 if keyword or m.group("hash") else 0.93
@@ -317,12 +400,12 @@ class OrderNumberReader:
         for pattern, conf in ((_ORDER_EN, 0.97), (_ORDER_ZH, 0.97), (_HASH_NUMBER, 0.85)):
             for m in pattern.finditer(text):
                 start, end = m.span("num")
-                if pattern is _HASH_NUMBER and _INVOICE_CONTEXT.search(
+                if pattern is _HASH_NUMBER and _invoice_context().search(
                     text[max(0, start - 20) : start]
                 ):
                     continue
                 number = _digits(m.group("num"))
-                value = self._shop_value(number, keyword=pattern is not _HASH_NUMBER)
+                value = self._shop_value(number)
                 if value is None:
                     continue
                 out.append((value, start, end, conf))
@@ -334,7 +417,11 @@ class OrderNumberReader:
                 out.append((value, *m.span("num"), 0.9))
         # A bare long number counts when the message talks about orders, or is a short
         # reply ("it's 10096") to "what is your order number?".
-        if _ORDER_CONTEXT.search(text) or len(text.split()) <= 4:
+        if (
+            _ORDER_CONTEXT.search(text)
+            or _invoice_word().search(text)  # "the invoice for 10086" is about an order
+            or len(text.split()) <= 4
+        ):
             for m in _BARE_NUMBER.finditer(text):
                 number = m.group("num")
                 start, end = m.span("num")
@@ -343,6 +430,7 @@ class OrderNumberReader:
                     _looks_like_date(number)
                     or _not_order_before().search(before)
                     or _ADDRESS_BEFORE.search(before)
+                    or _invoice_context().search(before)
                     or not self._fits_digits(number)
                 ):
                     continue
@@ -355,7 +443,7 @@ class OrderNumberReader:
             return True
         return any(low <= len(number) <= high for low, high in self.digit_lengths)
 
-    def _shop_value(self, number: str, *, keyword: bool) -> str | None:
+    def _shop_value(self, number: str) -> str | None:
         """The stored form of a number read after an order word or '#': itself, or, when
         the shop's numbers are letters + digits and no plain shape fits, those letters
         ("order 8665881" at a shop numbering W8665881)."""
@@ -364,4 +452,6 @@ class OrderNumberReader:
         fitting = [s for s in self.prefixed if s.parts[1][1] <= len(number) <= s.parts[1][2]]
         if len(fitting) == 1 and not self.digit_lengths:
             return str(fitting[0].parts[0][1]) + number
-        return number if keyword else None
+        # Fits none of the shop's shapes: not one of its orders, even after "order" ("my
+        # card ends 4444, order 4444?" at a shop numbering 10001..).
+        return None
