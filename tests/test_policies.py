@@ -225,3 +225,17 @@ def test_a_demo_database_with_old_policy_rows_gets_the_demo_policy_back(tmp_path
     db.conn.close()
     db = open_db(path)
     assert load_policy(db) == read_policy_file(catalog_dir() / "policies.toml")
+
+
+# --- money from the policy: half-up to the cent, in one place ------------------------------
+
+
+def test_a_percentage_fee_rounds_half_up_to_the_cent() -> None:
+    from shopassist.kb.policies import cents, percent_of_cents
+
+    assert percent_of_cents(6912, Decimal(5)) == 346  # 3.456 -> 3.46, not 3.45
+    assert percent_of_cents(6910, Decimal(5)) == 346  # 3.455 -> 3.46 (half up)
+    assert percent_of_cents(6908, Decimal(5)) == 345  # 3.454 -> 3.45
+    assert percent_of_cents(6912, Decimal("7.5")) == 518  # 5.184
+    assert percent_of_cents(100_000, Decimal(5), Decimal(25)) == 2500  # capped
+    assert cents(Decimal("6.95")) == 695 and cents(None) is None

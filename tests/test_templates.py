@@ -131,3 +131,63 @@ def test_every_call_gives_every_placeholder_its_template_needs() -> None:
         if missing:
             unsatisfied.append(f"{where}:{line}: {key} needs {sorted(missing)}")
     assert unsatisfied == []
+
+
+# --- a value missing at run time ----------------------------------------------------------
+
+
+def _marked(names: set[str]) -> dict[str, str]:
+    return {name: f"<{name}>" for name in names}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("empty", [None, "", "  "], ids=["none", "empty", "blank"])
+def test_no_template_is_said_with_a_value_missing(language: str, empty: object) -> None:
+    """Every template key x each of its values missing: the reply gets an alternative that
+    does not need the value, or nothing; never the sentence with a hole in it."""
+    table = load_templates(language)
+    alternatives = templates.alternatives()
+    checked = 0
+    for key, text in table.items():
+        names = placeholders(text)
+        for missing in names:
+            values: dict[str, object] = {**_marked(names), missing: empty}
+            said = render(key, language, values)
+            checked += 1
+            if said == "":
+                continue
+            alt = next(a for a in alternatives.get(key, ()) if said == render(a, language, values))
+            assert missing not in placeholders(table[alt]), (key, alt, missing)
+            # The values that were there are still said by the alternative it chose.
+            assert "{" not in said
+    assert checked > 200
+
+
+def test_an_imported_order_without_a_date_drops_the_dated_sentence() -> None:
+    assert render("track.cancelled", "en", {"cancelled_on": "2026-11-28"}).endswith("2026-11-28.")
+    assert render("track.cancelled", "en", {"cancelled_on": ""}) == ""
+    assert render("track.cancelled", "zh", {"cancelled_on": None}) == ""
+
+
+def test_an_alternative_without_the_missing_value_is_said_instead() -> None:
+    values = {"methods": "\n- Ground\n", "dispatch_days": None, "business_days": "days"}
+    assert render("delivery.options", "en", values) == render(
+        "delivery.options_no_dispatch", "en", {"methods": "\n- Ground\n"}
+    )
+    line = render("delivery.line_price_days", "en", {"name": "Air", "price": "", "days": "2"})
+    assert line == "- Air: 2 business days"
+
+
+def test_every_alternative_exists_and_needs_no_more_than_its_template() -> None:
+    alternatives = templates.alternatives()
+    assert alternatives  # the data file was read
+    for language in LANGUAGES:
+        table = load_templates(language)
+        for key, alts in alternatives.items():
+            for alt in alts:
+                assert placeholders(table[alt]) <= placeholders(table[key]), (key, alt)
+
+
+def test_a_value_never_passed_is_still_a_bug_that_raises() -> None:
+    with pytest.raises(TemplateError):
+        render("track.cancelled", "en", {})

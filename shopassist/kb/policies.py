@@ -19,7 +19,7 @@ import re
 import tomllib
 from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -483,6 +483,23 @@ def load_policy(db: sqlite_utils.Database) -> ShopPolicy:
         return ShopPolicy.model_validate(valid)
 
 
+# --- money: the one place amounts from the policy are turned into cents ------------------
+
+
+def _to_cents(amount: Decimal) -> int:
+    # Half-up to the cent, as a shop's till rounds: 3.455 -> 3.46, never 3.45.
+    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 def cents(amount: Decimal | None) -> int | None:
     """Money from the policy file (a decimal in the shop's currency) as integer cents."""
-    return None if amount is None else int(amount * 100)
+    return None if amount is None else _to_cents(Decimal(amount))
+
+
+def percent_of_cents(total_cents: int, percent: Decimal, cap: Decimal | None = None) -> int:
+    """``percent`` % of an amount in cents, rounded half-up to the cent, at most ``cap``
+    (money from the policy). Every fee or share computed from a policy percentage uses
+    this, so no two replies round the same amount differently: 5% of 69.12 is 3.46."""
+    fee = _to_cents(Decimal(total_cents) * Decimal(percent) / Decimal(100) / Decimal(100))
+    cap_cents = cents(cap)
+    return fee if cap_cents is None else min(fee, cap_cents)

@@ -36,6 +36,7 @@ from shopassist.engine.dialogue.templates import render
 from shopassist.engine.privacy import mask_pii
 from shopassist.engine.turn_result import Source
 from shopassist.kb import conversations, customers, order_actions, orders
+from shopassist.kb.policies import cents, percent_of_cents
 
 # --- shared pieces ------------------------------------------------------------------------
 
@@ -81,9 +82,8 @@ def cancellation_fee_cents(ctx: FlowContext, out: Outcome, order: dict[str, Any]
     percent = policy_value(ctx, out, "cancellation.fee_percent")
     if percent is None:
         return None
-    fee = int(int(order["total_cents"]) * percent) // 100
     cap = policy_value(ctx, out, "cancellation.fee_max")
-    return fee if cap is None else min(fee, int(cap * 100))
+    return percent_of_cents(int(order["total_cents"]), percent, cap)  # half-up to the cent
 
 
 # --- track_order --------------------------------------------------------------------------
@@ -185,7 +185,7 @@ def cancel_confirm(ctx: FlowContext, out: Outcome) -> Outcome:
         out.resolved = None
         return out.say("cancel_order.confirm_fee_unknown", **values)
     values["fee"] = out.fact(
-        "cancel.fee", fmt.money(fee, ctx.order["currency"]), "policy:cancellation"
+        "cancel.fee", fmt.money(fee, ctx.order["currency"]), "policy:cancellation.fee_percent"
     )
     return out.say("cancel_order.confirm", **values)
 
@@ -211,7 +211,9 @@ def cancel_act(ctx: FlowContext, out: Outcome) -> Outcome:
     refund = out.fact(
         "cancel.refund", fmt.money(max(0, order["total_cents"] - fee), order["currency"]), sid
     )
-    fee_text = out.fact("cancel.fee", fmt.money(fee, order["currency"]), "policy:cancellation")
+    fee_text = out.fact(
+        "cancel.fee", fmt.money(fee, order["currency"]), "policy:cancellation.fee_percent"
+    )
     if days is None:
         return out.say("cancel.done_paid_no_days", **values, refund=refund, fee=fee_text)
     return out.say("cancel.done_paid", **values, refund=refund, fee=fee_text, refund_days=days)
@@ -496,7 +498,7 @@ def refund_confirm(ctx: FlowContext, out: Outcome) -> Outcome:
                 "refund.label_fee",
                 label_fee=out.fact(
                     "policy.return_shipping_fee",
-                    fmt.money(int(fee * 100), order["currency"]),
+                    fmt.money(cents(fee) or 0, order["currency"]),
                     "policy:returns.return_shipping_fee",
                 ),
             )
@@ -509,7 +511,7 @@ def refund_act(ctx: FlowContext, out: Outcome) -> Outcome:
     values = order_basics(ctx, out)
     free = _free_return(ctx, out)
     label_fee = None if free else policy_value(ctx, out, "returns.return_shipping_fee")
-    fee = 0 if label_fee is None else int(label_fee * 100)
+    fee = cents(label_fee) or 0
     lines = selected_lines(ctx)
     refund = max(0, refund_base_cents(ctx, lines) - fee)
     rma_format = policy_value(ctx, out, "returns.rma_format")

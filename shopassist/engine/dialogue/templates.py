@@ -1,7 +1,15 @@
 """Reply templates in English and Chinese, kept in ``data/templates_<lang>.toml``.
 
 Templates use named placeholders (``{order_number}``) filled with ``str.format_map``; a
-placeholder without a value is a bug in a flow, so it raises instead of printing braces.
+placeholder the caller does not pass at all is a bug in a flow, so it raises instead of
+printing braces.
+
+A value that is passed but empty at run time (``None`` or blank: an imported order with no
+cancellation date) never leaves a hole in a sentence ("It was cancelled on ."). The template
+that needs it is replaced by the first of its alternatives (``data/template_alternatives.toml``)
+whose values are all there, and otherwise dropped: :func:`render` returns ``""``, which
+:func:`join_parts` skips. ``tests/test_templates.py`` checks this for every template key with
+each of its values missing.
 
 A template is checked when the files load: its placeholders must be plain names (no
 ``{}``, ``{0}``, ``{a.b}``, no stray brace) and the same in every language, since the flow
@@ -21,12 +29,18 @@ from pathlib import Path
 from typing import Any
 
 DATA_DIR = Path(__file__).parent / "data"
+ALTERNATIVES_FILE = "template_alternatives.toml"
 LANGUAGES = ("en", "zh")
 _log = logging.getLogger(__name__)
 
 
 class TemplateError(KeyError):
     """A template key or placeholder is missing: a bug in the data files or a flow."""
+
+
+def is_missing(value: Any) -> bool:
+    """A value a sentence cannot be said with: None, or text with nothing in it."""
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -94,6 +108,38 @@ def load_templates(language: str) -> dict[str, str]:
     return templates
 
 
+@cache
+def alternatives() -> dict[str, tuple[str, ...]]:
+    """Template key -> the keys said instead when a value it needs is missing, in order.
+
+    An alternative must exist and need no value the template it stands in for does not
+    (the caller passes the same values); one that breaks this is left out, logged."""
+    with (DATA_DIR / ALTERNATIVES_FILE).open("rb") as fh:
+        data = tomllib.load(fh).get("alternatives", {})
+    out: dict[str, tuple[str, ...]] = {}
+    for key, alts in data.items():
+        usable = []
+        for alt in alts:
+            reason = _alternative_problem(key, alt)
+            if reason is None:
+                usable.append(alt)
+            else:
+                _log.warning("template alternative %r for %r skipped: %s", alt, key, reason)
+        out[key] = tuple(usable)
+    return out
+
+
+def _alternative_problem(key: str, alt: str) -> str | None:
+    for language in LANGUAGES:
+        templates = load_templates(language)
+        if key not in templates or alt not in templates:
+            return f"no template {key if key not in templates else alt!r} ({language})"
+        extra = placeholders(templates[alt]) - placeholders(templates[key])
+        if extra:
+            return f"needs {sorted(extra)}, which {key!r} is not given"
+    return None
+
+
 def has_template(key: str, language: str = "en") -> bool:
     return key in load_templates(language if language in LANGUAGES else "en")
 
@@ -103,10 +149,20 @@ def render(key: str, language: str, values: dict[str, Any] | None = None) -> str
     templates = load_templates(lang)
     if key not in templates:
         raise TemplateError(f"no template {key!r} for language {lang}")
-    try:
-        return templates[key].format_map(values or {})
-    except KeyError as exc:
-        raise TemplateError(f"template {key!r} ({lang}) needs a value for {exc}") from exc
+    values = values or {}
+    needed = placeholders(templates[key])
+    absent = needed - set(values)
+    if absent:
+        raise TemplateError(f"template {key!r} ({lang}) needs a value for {sorted(absent)}")
+    empty = {name for name in needed if is_missing(values[name])}
+    if not empty:
+        return templates[key].format_map(values)
+    for alt in alternatives().get(key, ()):
+        if not any(is_missing(values[name]) for name in placeholders(templates[alt])):
+            return templates[alt].format_map(values)
+    # Said with a hole it would be wrong ("cancelled on ."): the sentence is left out.
+    _log.info("template %r (%s) dropped: no value for %s", key, lang, sorted(empty))
+    return ""
 
 
 def phrase(key: str, language: str) -> str:

@@ -145,7 +145,9 @@ def cancellation_fee(ctx: FlowContext, out: Outcome) -> Outcome:
                     "fee.order",
                     order_number=out.fact("order.number", order["number"], osid),
                     fee=out.fact(
-                        "cancel.fee", fmt.money(fee, order["currency"]), "policy:cancellation"
+                        "cancel.fee",
+                        fmt.money(fee, order["currency"]),
+                        "policy:cancellation.fee_percent",
                     ),
                 )
     return out
