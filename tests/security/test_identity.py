@@ -88,3 +88,18 @@ def test_guessing_order_numbers_inside_the_message_with_the_email(
     # 10118 (Emma's) is the third guess: one lucky hit inside the limit, nothing after.
     assert shown <= {"10118"} and len(emma) == 7
     assert r.action == "verify.too_many"
+
+
+def test_an_email_alone_identifies_the_account_for_an_account_request(
+    bot: Assistant, demo_db: sqlite_utils.Database
+) -> None:
+    """Account-level requests need only the email; order details still need the number."""
+    tracking = tracking_numbers(demo_db)
+    r = bot.turn("s", f"please delete my account, my email is {EMMA}")
+    assert r.action == "ticket.created", r.reply
+    row = demo_db.execute(
+        "select customer_id, summary from tickets where conversation_id = 's'"
+    ).fetchone()
+    assert row[0] == 1 and "verified: False" in row[1] and EMMA not in row[1]
+    assert r.state["verified"] is False  # the email alone opened no order
+    assert not any(code in r.reply for code in tracking.values())

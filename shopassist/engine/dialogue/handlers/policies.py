@@ -455,11 +455,14 @@ def faq(ctx: FlowContext, out: Outcome) -> Outcome:
     ticket_intents = load_flows()["faq"].handoff_intents
     if ctx.intent in ticket_intents and not (answered and asks_how):
         # "How do I delete my account?" gets the answer; "delete my account" the request.
-        summary = f"Delete account request. Customer id: {ctx.state.customer_id or 'unknown'}; verified: {ctx.state.verified}. Message: {mask_pii(ctx.text)[:300]}"
+        # Account-level: the email (phone, name + postcode) alone identifies the account
+        # the request is about; the summary says it was claimed, not verified.
+        account = ctx.state.customer_id or ctx.state.claimed_customer_id
+        summary = f"Delete account request. Customer id: {account or 'unknown'}; verified: {ctx.state.verified}. Message: {mask_pii(ctx.text)[:300]}"
         ticket = conversations.create_ticket(
             ctx.db,
             conversation_id=ctx.session_id,
-            customer_id=ctx.state.customer_id,
+            customer_id=account,
             order_id=None,
             kind="account",
             summary=summary,
