@@ -76,6 +76,7 @@ class ClaimRules:
     label_prefix: re.Pattern[str] | None
     label_names: tuple[tuple[re.Pattern[str], str], ...]
     currency_names: dict[str, str]
+    date_roles: tuple[tuple[re.Pattern[str], str], ...]
     qualities: tuple[str, ...]
     qualities_allowed: tuple[str, ...]
     ambiguous_colours: frozenset[str]
@@ -152,6 +153,10 @@ def claim_rules(language: str) -> ClaimRules:
         unit_names=unit_names,
         currency_prefix=currency_prefix,
         currency_names={k.lower(): v for k, v in prefixes.items()},
+        date_roles=tuple(
+            (re.compile(_edge(f"(?:{p})", latin), re.I), role)
+            for p, role in raw.get("date_roles", {}).items()
+        ),
         qualities=tuple(p.lower() for p in raw["qualities"]["phrases"]),
         qualities_allowed=tuple(p.lower() for p in raw["qualities"].get("allowed", [])),
         ambiguous_colours=frozenset(c.lower() for c in raw["colours"].get("ambiguous", [])),
@@ -370,6 +375,7 @@ class RelationChecker:
         self._learn_from_template()
         support_texts = [f.value for f in plan.facts] + [plan.template_reply, *plan.guidance]
         self.truth_units = _unit_pairs(" \n ".join(t for t in support_texts if t), self.rules)
+        self.truth_dates = _date_role_pairs(self.template_norm, self.rules)
 
     # -- mentions and binding --
 
@@ -624,6 +630,17 @@ class RelationChecker:
                         f"{', '.join(sorted(known_units))}",
                     )
                 )
+        # dates: a date the template gives one role ("latest update") may not get another
+        for day, role, raw in _date_roles(text, self.rules):
+            known_roles = self.truth_dates.get(day)
+            if known_roles and role not in known_roles:
+                violations.append(
+                    Violation(
+                        "units",
+                        f"{raw.strip()!r}: the facts give {day} as "
+                        f"{', '.join(sorted(known_roles))}, not {role}",
+                    )
+                )
         return _dedupe(violations)
 
 
@@ -673,6 +690,53 @@ def _unit_occurrences(text: str, rules: ClaimRules) -> list[tuple[str, str, str]
         if norm is not None and unit:
             out.append((norm, unit, m.group(0)))
     return out
+
+
+def _date_roles(text: str, rules: ClaimRules) -> list[tuple[str, str, str]]:
+    """(date as written, role, context) for each date with a role word before it in its
+    clause ("Latest update (2026-11-27)" -> update)."""
+    from shopassist.engine.verify import date_spans
+
+    work = unicodedata.normalize("NFKC", text)
+    out: list[tuple[str, str, str]] = []
+    previous_end = 0
+    for start, end in sorted(date_spans(work)):
+        window_start = max(previous_end, start - 40)
+        window = work[window_start:start]
+        cut = max(
+            (
+                m.end()
+                for m in re.finditer(_SENTENCE_END + "|" + rules.separators.pattern, window, re.I)
+            ),
+            default=0,
+        )
+        window = window[cut:]
+        best: tuple[int, str] | None = None
+        for pattern, role in rules.date_roles:
+            for m in pattern.finditer(window):
+                if best is None or m.end() > best[0]:
+                    best = (m.end(), role)
+        if best is not None:
+            out.append((_date_key(work[start:end]), best[1], window + work[start:end]))
+        previous_end = end
+    return out
+
+
+def _date_key(raw: str) -> str:
+    from shopassist.engine.verify import extract_claims
+
+    claims = [c for c in extract_claims(raw) if c.kind == "date"]
+    if not claims:
+        return raw
+    y, m, d = sorted(claims[0].norms, key=lambda n: (n[0] or 0, n[1], n[2]))[0]
+    return f"{m:02d}-{d:02d}"
+
+
+def _date_role_pairs(text: str, rules: ClaimRules) -> dict[str, set[str]]:
+    pairs: dict[str, set[str]] = {}
+    for value, role, _ in _date_roles(text, rules):
+        pairs.setdefault(value, set()).add(role)
+    return pairs
 
 
 def _unit_pairs(text: str, rules: ClaimRules) -> dict[str, set[str]]:
