@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shopassist.config import Settings
 from shopassist.engine.nlu.order_numbers import OrderNumberReader
+from shopassist.engine.verify import is_template_copy
 from shopassist.kb.order_numbers import order_number_shapes
 
 SUITE_FILE = "suite.toml"  # optional suite-wide settings (the frozen clock)
@@ -250,6 +251,9 @@ class TurnOutcome(BaseModel):
     failures: list[str] = Field(default_factory=list)
     grounding: list[str] = Field(default_factory=list)  # unsupported claims in the reply
     leaks: list[str] = Field(default_factory=list)
+    language: str | None = None  # the reply's language
+    # An accepted LLM reply that is the template word for word (or nearly): not a rephrasing.
+    template_copy: bool = False
 
 
 class ConversationOutcome(BaseModel):
@@ -285,8 +289,12 @@ class Metrics(BaseModel):
     latency_p50_ms: float
     latency_p95_ms: float
     llm_attempts: int  # turns where an LLM reply was generated and verified
-    llm_accepted: int
+    llm_accepted: int  # accepted AND a real rephrasing (template copies are not counted)
     llm_acceptance_rate: float | None
+    llm_copies: int = 0  # accepted by the verifier but (nearly) the template verbatim
+    # Per action and per reply language: {"attempts", "accepted", "copies"}.
+    llm_by_action: dict[str, dict[str, int]] = Field(default_factory=dict)
+    llm_by_language: dict[str, dict[str, int]] = Field(default_factory=dict)
     rejection_reasons: dict[str, int] = Field(default_factory=dict)
     by_language: dict[str, dict[str, int]] = Field(default_factory=dict)
 
@@ -672,6 +680,9 @@ class DialogueEvaluator:
                         failures=check_turn(turn.expect, result),
                         grounding=grounding_violations(result, typed),
                         leaks=find_leaks(result.reply, speaker, mentioned, protected, typed),
+                        language=result.language,
+                        template_copy=result.provenance.kind == "llm"
+                        and is_template_copy(result.reply, result.template_reply),
                     )
                 )
                 outcome.handoff = outcome.handoff or bool(result.handoff)
@@ -693,7 +704,15 @@ def compute_metrics(outcomes: list[ConversationOutcome]) -> Metrics:
     succeeded = sum(c.passed for c in outcomes)
     latencies = [t.latency_ms for t in turns]
     attempts = [t for t in turns if t.provenance in ("llm", "llm_rejected")]
-    accepted = sum(t.provenance == "llm" for t in attempts)
+    accepted = sum(t.provenance == "llm" and not t.template_copy for t in attempts)
+    llm_by_action: dict[str, dict[str, int]] = {}
+    llm_by_language: dict[str, dict[str, int]] = {}
+    for t in attempts:
+        for table, key in ((llm_by_action, t.action or NO_ACTION), (llm_by_language, t.language)):
+            row = table.setdefault(str(key), {"attempts": 0, "accepted": 0, "copies": 0})
+            row["attempts"] += 1
+            row["copies"] += int(t.template_copy)
+            row["accepted"] += int(t.provenance == "llm" and not t.template_copy)
     reasons: Counter[str] = Counter()
     for t in attempts:
         if t.provenance == "llm_rejected":
@@ -720,6 +739,9 @@ def compute_metrics(outcomes: list[ConversationOutcome]) -> Metrics:
         llm_acceptance_rate=accepted / len(attempts) if attempts else None,
         rejection_reasons=dict(reasons.most_common()),
         by_language=by_language,
+        llm_copies=sum(t.template_copy for t in attempts),
+        llm_by_action=llm_by_action,
+        llm_by_language=llm_by_language,
     )
 
 

@@ -40,7 +40,9 @@ TokenCallback = Callable[[str], None]
 # Earlier turns are not sent: a rephraser does not need them, and a small model copies
 # facts from them that the current plan does not support.
 HISTORY_MESSAGES = 0
-MAX_CUSTOMER_CHARS = 600
+# Few-shot examples per reply. One, of the same action: a 135M model copies the shape
+# (and, given a second example of another kind, the content) of what it is shown.
+FEW_SHOT = 1
 STOP = ["<|im_start|>", "<|im_end|>", "\n\n"]
 REASON_CANCELLED = "cancelled"
 REASON_TIMEOUT = "timeout"
@@ -69,47 +71,89 @@ def _labels() -> dict[str, Any]:
 
 
 @cache
+def _prompts(language: str) -> dict[str, Any]:
+    """``data/prompts_<lang>.toml``: system prompt, user template, hints, few-shot examples."""
+    name = f"prompts_{'zh' if language == 'zh' else 'en'}.toml"
+    text = resources.files("shopassist.engine").joinpath("data", name).read_text("utf-8")
+    return tomllib.loads(text)
+
+
+@cache
 def system_prompt(language: str) -> str:
     """The fixed system prompt for a reply language (identical on every turn)."""
-    template = (
-        resources.files("shopassist.engine.llm")
-        .joinpath("data", "system_prompt.txt")
-        .read_text("utf-8")
+    return (
+        _prompts(language)["system"]
+        .format(language_name=_labels()["language_name"][language], max_sentences=MAX_SENTENCES - 2)
+        .strip()
     )
-    return template.format(
-        language_name=_labels()["language_name"][language], max_sentences=MAX_SENTENCES - 2
-    ).strip()
 
 
-def _fact_line(key: str, value: str) -> str:
-    return f"- {key.replace('.', ' ').replace('_', ' ')}: {value}"
+def _by_prefix(action: str, prefixes: list[str]) -> int:
+    """Length of the longest prefix of ``action`` in ``prefixes`` (-1: none matches)."""
+    return max((len(p) for p in prefixes if action.startswith(p)), default=-1)
+
+
+def _hint(plan: ReplyPlan) -> str:
+    hints: dict[str, str] = _prompts(plan.language).get("hints", {})
+    action = plan.action or plan.intent
+    best = max(hints, key=lambda p: len(p) if action.startswith(p) else -1, default="")
+    return hints.get(best, "") if action.startswith(best) else ""
+
+
+def few_shot_examples(plan: ReplyPlan) -> list[dict[str, str]]:
+    """The examples for this action: those whose prefix matches best (at most
+    ``FEW_SHOT``), so a tracking reply is shown tracking rewrites, not small talk."""
+    examples: list[dict[str, Any]] = _prompts(plan.language).get("examples", [])
+    action = plan.action or plan.intent
+    scored = [
+        (_by_prefix(action, list(e.get("actions", [""]))), i, e) for i, e in enumerate(examples)
+    ]
+    best = max((score for score, _, _ in scored), default=-1)
+    chosen = [e for score, _, e in sorted(scored, key=lambda t: t[1]) if score == best >= 0]
+    return chosen[:FEW_SHOT]
+
+
+def _user_message(plan: ReplyPlan, draft: str, hint: str) -> str:
+    template: str = _prompts(plan.language)["user"]
+    return template.format(hint=hint, draft=draft).strip()
 
 
 def build_messages(
     plan: ReplyPlan, customer_text: str, history: Sequence[Message] = ()
 ) -> list[Message]:
-    """System prompt first and fixed, then (optionally) recent turns, then this turn's data."""
-    labels = _labels()["labels"]
-    lines: list[str] = []
-    facts = [_fact_line(f.key, mask_pii(f.value)) for f in plan.facts]
-    if plan.customer_name:
-        facts.append(_fact_line("customer name", plan.customer_name))
-    if facts:
-        lines += [f"{labels['facts']}:", *facts, ""]
+    """System prompt first and fixed, then the action's few-shot example as an earlier
+    turn, then this turn's draft.
+
+    No fact block: the draft (the template) states every fact the reply needs, and a
+    135M model given "Product title: ..." lines pastes them to the customer. Facts the
+    draft does not state are not the rephrasing's business. Guidance goes in the hint
+    line. The customer's message is not sent (``customer_text`` is kept for the
+    signature): a rephrasing does not need it, and the model echoed it into replies.
+    """
+    hint = _hint(plan)
     if plan.guidance:
-        lines += [f"{labels['guidance']}: " + " ".join(plan.guidance), ""]
-    customer = mask_pii(strip_controls(customer_text).strip())[:MAX_CUSTOMER_CHARS]
-    if customer:
-        lines += [f"{labels['customer']}: {customer}", ""]
-    lines += [f"{labels['draft']}: {mask_pii(plan.template_reply)}", "", labels["instruction"]]
+        hint += " ".join(plan.guidance) + " "
     messages: list[Message] = [{"role": "system", "content": system_prompt(plan.language)}]
+    for example in few_shot_examples(plan):
+        ex_hint = _hint(plan)
+        messages.append({"role": "user", "content": _user_message(plan, example["draft"], ex_hint)})
+        messages.append({"role": "assistant", "content": example["rewrite"]})
     if HISTORY_MESSAGES:
         for m in list(history)[-HISTORY_MESSAGES:]:
             role = m.get("role", "user")
             if role in ("user", "assistant"):
                 messages.append({"role": role, "content": mask_pii(m.get("content", ""))})
-    messages.append({"role": "user", "content": "\n".join(lines)})
+    draft = mask_pii(plan.template_reply)
+    messages.append({"role": "user", "content": _user_message(plan, draft, hint)})
     return messages
+
+
+def decoding_grammar(plan: ReplyPlan) -> str:
+    """The GBNF grammar that lets the model write numbers, prices, dates and codes only as
+    this plan's facts and template spell them (llm/grammar.py)."""
+    from shopassist.engine.llm.grammar import reply_grammar
+
+    return reply_grammar(plan)
 
 
 # --- the sentence gate --------------------------------------------------------------------
@@ -252,6 +296,9 @@ def generate_reply(
 
     stream: Iterator[str] | None = None
     try:
+        extra: dict[str, Any] = {}
+        if getattr(backend, "supports_grammar", False):
+            extra["grammar"] = decoding_grammar(plan)
         stream = backend.stream(
             messages,
             max_tokens=max_tokens,
@@ -259,6 +306,7 @@ def generate_reply(
             stop=STOP,
             cancel=cancel,
             timeout=timeout,
+            **extra,
         )
         for chunk in stream:
             now = time.perf_counter()

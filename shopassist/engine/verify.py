@@ -571,6 +571,8 @@ class Verifier:
         self.plan = plan
         self.support = _build_support(plan)
         self.relations = RelationChecker(plan)
+        template = plan.template_reply or ""
+        self._template_stated = _stated(template, extract_claims(template))
 
     def _relations(self, text: str) -> dict[str, tuple[bool, str]]:
         """Claims bound to the wrong subject (rule ``relations``) or unit (``units``)."""
@@ -669,16 +671,15 @@ class Verifier:
         return False, "the reply negates something the draft does not"
 
     def _required(self, text: str, claims: list[Claim]) -> tuple[bool, str]:
-        reply_support = _Support(texts=[text], folded=_fold(text))
-        reply_support.add_claims(claims)
-        for c in claims:
-            if c.kind == "code":
-                reply_support.codes.update(c.norms)
-        for tok in _TOKEN.findall(text):
-            reply_support.codes.add(_code_norm(tok))
+        reply_support = _stated(text, claims)
         missing = []
         for fact in self.plan.facts:
-            if fact.required and not _states(fact.value, reply_support):
+            # A required fact the template itself does not state ("Order 10096 isn't paid
+            # yet" for status "awaiting payment") cannot be demanded of its rephrasing:
+            # the template is what the customer sees instead, and it omits it too.
+            if not fact.required or not _states(fact.value, self._template_stated):
+                continue
+            if not _states(fact.value, reply_support):
                 missing.append(f"{fact.key}={fact.value!r}")
         if not missing:
             return True, ""
@@ -734,11 +735,23 @@ class Verifier:
             (RULE_ARTIFACTS, self._artifacts(folded)),
             (RULE_PROMISES, self._promises(folded)),
             (RULE_LANGUAGE, self._language(text, lenient=False) if stripped else (True, "")),
-            (RULE_REPETITION, _repetition(sentences)),
+            (RULE_REPETITION, _repetition(sentences, text, self.plan.template_reply)),
             (RULE_DRAFT, self._draft_overlap(folded)),
             (RULE_NEGATION, self._negation(folded)),
         ]
         return _report(results)
+
+
+def _stated(text: str, claims: list[Claim]) -> _Support:
+    """What ``text`` states, for checking required facts against it."""
+    support = _Support(texts=[text], folded=_fold(text))
+    support.add_claims(claims)
+    for c in claims:
+        if c.kind == "code":
+            support.codes.update(c.norms)
+    for tok in _TOKEN.findall(text):
+        support.codes.add(_code_norm(tok))
+    return support
 
 
 def _states(value: str, reply: _Support) -> bool:
@@ -789,13 +802,32 @@ def _content_units(folded: str) -> set[str]:
     return units
 
 
-def _repetition(sentences: list[str]) -> tuple[bool, str]:
+# A phrase (between punctuation marks) this many times, more often than in the template,
+# is a model stuck in a loop ("酒红色、黑色、酒红色、黑色、酒红色…").
+MAX_PHRASE_REPEATS = 2
+
+
+def _pieces(text: str) -> list[str]:
+    parts = re.split(r"[,，、;；:：.。!！?？()（）\n]+", _fold(text))
+    return [p.strip() for p in parts if len(p.strip()) >= 2]
+
+
+def _repetition(sentences: list[str], text: str = "", template: str = "") -> tuple[bool, str]:
     seen: set[str] = set()
     for s in sentences:
         key = _fold(s).strip(" .!?。！？")
         if len(key) >= 8 and key in seen:
             return False, f"repeats itself: {s[:60]!r}"
         seen.add(key)
+    counts: dict[str, int] = {}
+    for piece in _pieces(text):
+        counts[piece] = counts.get(piece, 0) + 1
+    allowed: dict[str, int] = {}
+    for piece in _pieces(template):
+        allowed[piece] = allowed.get(piece, 0) + 1
+    for piece, n in counts.items():
+        if n > MAX_PHRASE_REPEATS and n > allowed.get(piece, 0):
+            return False, f"repeats {piece[:40]!r} {n} times"
     return True, ""
 
 

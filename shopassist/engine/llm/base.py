@@ -46,4 +46,7 @@ class LLMBackend(Protocol):
         timeout: float = 30.0,
     ) -> Iterator[str]: ...
 
+    # Backends that can constrain decoding set ``supports_grammar = True`` and accept a
+    # ``grammar=`` (GBNF text) keyword in ``stream``; see llm/grammar.py.
+
     def close(self) -> None: ...

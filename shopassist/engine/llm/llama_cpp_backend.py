@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,21 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
     return n
 
 
+@lru_cache(maxsize=64)
+def _compiled_grammar(text: str) -> Any:
+    """Parse GBNF once per distinct grammar (a plan's grammar repeats across retries)."""
+    from llama_cpp import LlamaGrammar
+
+    try:
+        return LlamaGrammar.from_string(text, verbose=False)
+    except (ValueError, RuntimeError) as exc:
+        raise LLMError(f"invalid decoding grammar: {exc}") from exc
+
+
 class LlamaCppBackend:
+    # generate passes a GBNF grammar (llm/grammar.py) only to backends that say so.
+    supports_grammar = True
+
     def __init__(
         self,
         model_path: Path | str,
@@ -95,7 +110,9 @@ class LlamaCppBackend:
         stop: list[str] | None = None,
         cancel: threading.Event | None = None,
         timeout: float = 30.0,
+        grammar: str | None = None,
     ) -> Iterator[str]:
+        """``grammar``: GBNF text that constrains decoding (llama.cpp ``LlamaGrammar``)."""
         deadline = time.monotonic() + timeout
         if not self._gen_lock.acquire(timeout=max(timeout, 0.0)):
             raise LLMTimeoutError("the model was busy with another reply for the whole timeout")
@@ -112,6 +129,7 @@ class LlamaCppBackend:
                     temperature=temperature,
                     stop=stop or [],
                     seed=self.seed,
+                    grammar=_compiled_grammar(grammar) if grammar else None,
                 )
                 for chunk in chunks:
                     if cancel is not None and cancel.is_set():
