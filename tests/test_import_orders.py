@@ -258,3 +258,131 @@ def test_unknown_shop_status_names_the_known_ones(db, tmp_path):
     (error,) = report.errors
     assert error.column == "status" and "'teleported' is not a known order status" in error.reason
     assert "on hold" in error.reason and not report.committed
+
+
+# --- WooCommerce "Customer/Order CSV Export" (one row per item, no unit price) ------------
+
+
+def test_customer_order_csv_export_derives_unit_prices_from_line_totals(db):
+    """The plugin's default one-row-per-item layout has item_quantity, item_subtotal and
+    item_total but no unit price: the unit price is the line subtotal / quantity, the order
+    subtotal the sum of the line subtotals, and the report says so."""
+    report = import_orders(db, FIXTURES / "woocommerce_customer_order_export.csv")
+    assert report.committed and report.counts["orders"] == 2 and report.counts["items"] == 3
+    assert report.notes == [
+        "the file has no unit price column: each unit price is 'item_subtotal' / 'item_quantity'"
+    ]
+    assert report.as_dict()["notes"] == report.notes
+    items = db.execute(
+        "select i.sku, i.quantity, i.unit_price_cents from order_items i order by i.id"
+    ).fetchall()
+    assert items == [("MUG-GRN", 2, 2000), ("SAU-WHT", 3, 1027), ("SPN-1", 3, 333)]
+    first = order(db, "WC-3001")
+    # The line subtotals (40.00 + 30.80), not 3 x 10.27; the file's own total is kept.
+    assert (first["subtotal"], first["shipping"], first["total"]) == (7080, 500, 6980)
+    assert first["status"] == "shipped" and first["email"] == "rui@example.test"
+    assert order(db, "WC-3002")["subtotal"] == 1000
+    shipment = db.execute("select carrier, tracking_number from shipments").fetchall()
+    assert shipment == [("CTT", "RR000000001PT")]
+
+
+def test_a_line_total_is_used_only_without_a_unit_price(db, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order_number,placed_at,item_title,quantity,unit_price,item_total\n"
+        "P-1,2024-01-01,Thing,2,5.00,8.00\n"
+    )
+    report = import_orders(db, path)
+    assert report.committed and report.notes == []
+    assert db.execute("select unit_price_cents from order_items").fetchone()[0] == 500
+
+
+def test_no_unit_price_nor_line_total_says_how_to_map_it(db, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("order_number,placed_at,item_title,quantity,cost\nP-1,2024-01-01,T,2,5\n")
+    with pytest.raises(ImportFileError, match=r"unit price column \(nor a line total\).*--map"):
+        import_orders(db, path)
+
+
+# --- import-orders --map, the same code path as import-catalog's ---------------------------
+
+
+def test_map_names_columns_the_importer_does_not_know(db, tmp_path):
+    path = tmp_path / "pedidos.csv"
+    path.write_text(
+        "Pedido,Data,Produto,Qtd,Preço unitário,Código\nPD-9,2024-05-01,Caneca,2,7.50,ABC\n"
+    )
+    options = ImportOptions(
+        mapping={"Pedido": "number", "Data": "placed_at", "Produto": "item_title",
+                 "Qtd": "quantity", "Preço unitário": "unit_price", "Código": "ignore"}
+    )  # fmt: skip
+    report = import_orders(db, path, options)
+    assert report.committed
+    row = db.execute("select o.number, i.title, i.quantity, i.unit_price_cents, i.sku "
+                     "from orders o join order_items i on i.order_id = o.id").fetchone()  # fmt: skip
+    assert row == ("PD-9", "Caneca", 2, 750, None)
+
+
+def test_map_overrides_a_known_header(db, tmp_path):
+    """--map wins over the built-in spellings: here the file's 'order_id' is what customers quote."""
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order_id,order_number,placed_at,item_title,quantity,unit_price\n"
+        "555,internal-1,2024-01-01,Thing,1,5.00\n"
+    )
+    report = import_orders(db, path, ImportOptions(mapping={"order_id": "number",
+                                                            "order_number": "ignore"}))  # fmt: skip
+    assert report.committed
+    assert db.execute("select number from orders").fetchone()[0] == "555"
+
+
+@pytest.mark.parametrize(
+    ("pair", "message"),
+    [
+        ("Pedido=numero", "unknown field 'numero'; fields are number, email"),
+        ("Nope=number", "the file has no column 'Nope'"),
+    ],
+)
+def test_import_orders_map_errors_exit_2(tmp_path, pair, message):
+    from typer.testing import CliRunner
+
+    from shopassist.cli import app
+
+    path = tmp_path / "pedidos.csv"
+    path.write_text("Pedido,placed_at,item_title,quantity,unit_price\nPD-1,2024-01-01,T,1,5\n")
+    db_path = tmp_path / "shop.db"
+    runner = CliRunner()
+    assert runner.invoke(app, ["init", "--db", str(db_path)]).exit_code == 0
+    result = runner.invoke(app, ["import-orders", str(path), "--db", str(db_path), "--map", pair])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+
+
+def test_import_orders_map_on_the_command_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from shopassist.cli import app
+
+    path = tmp_path / "pedidos.csv"
+    path.write_text("Pedido,placed_at,item_title,quantity,item_total\nPD-1,2024-01-01,T,2,9\n")
+    db_path = tmp_path / "shop.db"
+    runner = CliRunner()
+    assert runner.invoke(app, ["init", "--db", str(db_path)]).exit_code == 0
+    result = runner.invoke(
+        app, ["import-orders", str(path), "--db", str(db_path), "--map", "Pedido=number"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "each unit price is 'item_total' / 'quantity'" in " ".join(result.output.split())
+
+
+# --- a shipment's carrier and tracking number without any tracking events ------------------
+
+
+def test_carrier_and_tracking_number_without_events(db):
+    from shopassist.kb.orders import carrier_tracking, find_order, load_order_details
+
+    import_orders(db, FIXTURES / "woocommerce_customer_order_export.csv")
+    shipped = load_order_details(db, find_order(db, "WC-3001"))
+    assert shipped["shipment"]["latest_event"] is None  # an export has no carrier events
+    assert carrier_tracking(shipped) == ("CTT", "RR000000001PT")
+    assert carrier_tracking(load_order_details(db, find_order(db, "WC-3002"))) is None

@@ -159,6 +159,15 @@ def import_catalog_command(
 def import_orders_command(
     file: FileArgument,
     db: DbOption = None,
+    map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="COLUMN=FIELD for a column the importer does not know, e.g. "
+            "--map 'Pedido=number' (repeatable; FIELD may be 'ignore'; fields in "
+            "docs/importing.md).",
+        ),
+    ] = None,
     replace: ReplaceOption = False,
     skip_invalid: SkipInvalidOption = False,
     dry_run: DryRunOption = False,
@@ -182,6 +191,7 @@ def import_orders_command(
         delimiter,
         json_output=json_output,
         quiet=quiet,
+        mapping=_parse_mapping(map or []),
     )
 
 
@@ -228,11 +238,14 @@ def _import_without_mapping(
     *,
     json_output: bool,
     quiet: bool,
+    mapping: dict[str, str] | None = None,
 ) -> None:
-    """Orders and FAQs take the same options; only the catalog has --format and --map."""
+    """Orders and FAQs take the same options; only the catalog has --format (and orders
+    share the catalog's --map)."""
     from shopassist.kb.importers.options import ImportOptions
 
     options = ImportOptions(
+        mapping=mapping or {},
         encoding=encoding,
         delimiter=_parse_delimiter(delimiter),
         skip_invalid=skip_invalid,
@@ -346,6 +359,8 @@ def _print_report(report: ImportReport, *, failed: bool) -> None:
         highlight=False,
         soft_wrap=True,
     )
+    for note in report.notes:
+        console.print(f"Note: {note}", highlight=False, markup=False, soft_wrap=True)
     shown = [k for k in report.counts if k not in ("variants_created", "variants_updated")]
     table = Table()
     for name in [*shown, "rejected"]:

@@ -213,6 +213,19 @@ def set_payment_method(
     )
 
 
+def carrier_tracking(order: dict[str, Any]) -> tuple[str | None, str] | None:
+    """(carrier, tracking number) of the latest shipment, or None without a tracking number.
+    Given whether or not the carrier sent any tracking events: an export carries the carrier
+    and number of a fulfilled order, never its events. The carrier may be None (a number
+    without a company). Needs load_order_details."""
+    shipment = order.get("shipment") or {}
+    number = str(shipment.get("tracking_number") or "").strip()
+    if not number:
+        return None
+    carrier = str(shipment.get("carrier") or "").strip()
+    return (carrier or None, number)
+
+
 def delivered_at(order: dict[str, Any]) -> str | None:
     shipment = order.get("shipment") or {}
     if shipment.get("delivered_at"):

@@ -11,6 +11,38 @@ def header_key(name: str) -> str:
     return " ".join(name.strip().lower().split())
 
 
+def mapped_columns(
+    header: list[str],
+    overrides: dict[str, str],
+    fields: Iterable[str],
+    unmapped: Iterable[str] = ("ignore",),
+) -> tuple[dict[str, int], set[int]]:
+    """The user's ``--map COLUMN=FIELD`` pairs checked against the file and the importer's
+    ``fields``: (field -> column index, every column the user named). Fields in ``unmapped``
+    ('spec', 'ignore') claim their column without filling a field. Shared by
+    ``import-catalog`` and ``import-orders``."""
+    known = list(fields)
+    by_header = {header_key(h): i for i, h in enumerate(header)}
+    mapping: dict[str, int] = {}
+    claimed: set[int] = set()
+    skip = set(unmapped)
+    for column, field in overrides.items():
+        if field not in known:
+            raise ImportFileError(
+                f"--map {column}={field}: unknown field {field!r}; fields are " + ", ".join(known)
+            )
+        index = by_header.get(header_key(column))
+        if index is None:
+            raise ImportFileError(
+                f"--map {column}={field}: the file has no column {column!r}; its columns are "
+                + ", ".join(repr(h) for h in header)
+            )
+        claimed.add(index)
+        if field not in skip:
+            mapping[field] = index
+    return mapping, claimed
+
+
 class Columns:
     """Header name -> index. The first of duplicate column names wins."""
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from shopassist.kb.importers.cleaning import clean_line, slugify
-from shopassist.kb.importers.columns import header_key
+from shopassist.kb.importers.columns import header_key, mapped_columns
 from shopassist.kb.importers.rows import (
     ProductFields,
     ProductGroup,
@@ -61,23 +61,7 @@ def normalise_header(name: str) -> str:
 def map_headers(header: list[str], overrides: dict[str, str]) -> dict[str, int]:
     """Field -> column index, from synonyms and the user's ``--map column=field``."""
     lookup = {spelling: field for field, names in SYNONYMS.items() for spelling in names}
-    mapping: dict[str, int] = {}
-    by_header = {header_key(h): i for i, h in enumerate(header)}
-    claimed: set[int] = set()
-    for column, field in overrides.items():
-        if field not in FIELDS:
-            raise ImportFileError(
-                f"--map {column}={field}: unknown field {field!r}; fields are " + ", ".join(FIELDS)
-            )
-        index = by_header.get(header_key(column))
-        if index is None:
-            raise ImportFileError(
-                f"--map {column}={field}: the file has no column {column!r}; its columns are "
-                + ", ".join(repr(h) for h in header)
-            )
-        claimed.add(index)
-        if field not in ("spec", "ignore"):
-            mapping[field] = index
+    mapping, claimed = mapped_columns(header, overrides, FIELDS, ("spec", "ignore"))
     for i, name in enumerate(header):
         if i in claimed:
             continue

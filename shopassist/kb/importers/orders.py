@@ -21,7 +21,7 @@ import sqlite_utils
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from shopassist.kb.importers.cleaning import clean_line, parse_count
-from shopassist.kb.importers.columns import header_key
+from shopassist.kb.importers.columns import header_key, mapped_columns
 from shopassist.kb.importers.duplicates import SeenKeys
 from shopassist.kb.importers.options import ImportOptions
 from shopassist.kb.importers.report import ImportReport, RejectedRowsFile, rejected_path_for
@@ -57,83 +57,19 @@ def status_key(word: str) -> str:
     return text[3:] if text.startswith("wc ") else text
 
 
-# Shopify export header -> our field.
-SHOPIFY_COLUMNS = {
-    "Name": "number", "Email": "email", "Financial Status": "financial_status",
-    "Fulfillment Status": "fulfillment_status", "Created at": "placed_at", "Paid at": "paid_at", "Fulfilled at": "shipped_at",
-    "Cancelled at": "cancelled_at", "Currency": "currency", "Subtotal": "subtotal",
-    "Shipping": "shipping", "Taxes": "tax", "Total": "total", "Discount Amount": "discount",
-    "Shipping Method": "shipping_method", "Lineitem name": "item_title",
-    "Lineitem sku": "sku", "Lineitem quantity": "quantity", "Lineitem price": "unit_price",
-    "Billing Name": "customer_name", "Shipping Name": "ship_name",
-    "Shipping Address1": "address1", "Shipping Address2": "address2",
-    "Shipping City": "city", "Shipping Zip": "zip", "Shipping Province": "province",
-    "Shipping Country": "country", "Shipping Phone": "ship_phone", "Phone": "phone",
-    "Tracking Number": "tracking_number", "Tracking Company": "carrier",
-    "Refunded Amount": "refunded", "Payment Method": "payment_method",
-    "Lineitem fulfillment status": "item_fulfillment_status",
-    "Billing Address1": "billing_address1", "Billing Address2": "billing_address2",
-    "Billing City": "billing_city", "Billing Zip": "billing_zip",
-    "Billing Province": "billing_province", "Billing Country": "billing_country",
-    "Billing Phone": "billing_phone",
-}  # fmt: skip
-# Generic orders CSV: our field -> accepted header spellings (normalised).
-# Generic orders CSV: our field -> accepted header spellings (normalised). The WooCommerce
-# order-export spellings (order_status, billing_email, payment_method_title, refunded_total,
-# shipping_postcode, tracking_provider ...) are here too.
-GENERIC_COLUMNS = {
-    "number": ("order_number_formatted", "order_number", "order", "order_no", "number",
-               "order_id"),
-    "email": ("email", "customer_email", "billing_email"),
-    "customer_name": ("customer_name", "customer", "name", "billing_name", "billing_full_name"),
-    "first_name": ("billing_first_name", "first_name"),
-    "last_name": ("billing_last_name", "last_name"),
-    "phone": ("phone", "customer_phone", "billing_phone"),
-    "status": ("status", "order_status"),
-    "financial_status": ("financial_status", "payment_status"),
-    "fulfillment_status": ("fulfillment_status", "fulfilment_status"),
-    "placed_at": ("placed_at", "created_at", "order_date", "date_created", "date"),
-    "paid_at": ("paid_at", "date_paid", "paid_date"),
-    "shipped_at": ("shipped_at", "fulfilled_at", "fulfilment_date", "fulfillment_date",
-                   "date_completed", "completed_date", "shipped_date"),
-    "cancelled_at": ("cancelled_at", "canceled_at"),
-    "currency": ("currency", "order_currency"),
-    "subtotal": ("subtotal", "order_subtotal"),
-    "shipping": ("shipping", "shipping_cost", "shipping_price", "shipping_total",
-                 "order_shipping"),
-    "tax": ("tax", "taxes", "tax_total", "order_tax", "total_tax"),
-    "discount": ("discount", "discount_amount", "discount_total", "cart_discount"),
-    "total": ("total", "order_total", "order_total_amount"),
-    "refunded": ("refunded", "refunded_amount", "refunded_total", "refund_amount",
-                 "order_refund", "total_refunded"),
-    "payment_method": ("payment_method", "payment_method_title", "payment_gateway"),
-    "shipping_method": ("shipping_method", "shipping_method_title"),
-    "sku": ("sku", "item_sku"),
-    "item_title": ("item_title", "item_name", "product", "product_name", "title"),
-    "quantity": ("quantity", "qty", "item_quantity", "item_qty"),
-    "unit_price": ("unit_price", "price", "item_price", "item_cost"),
-    "item_fulfillment_status": ("item_fulfillment_status", "item_fulfilment_status",
-                                "lineitem_fulfillment_status"),
-    "ship_name": ("ship_name", "shipping_name"),
-    "ship_first_name": ("shipping_first_name",),
-    "ship_last_name": ("shipping_last_name",),
-    "address1": ("address1", "address", "shipping_address1", "shipping_address_1"),
-    "address2": ("address2", "shipping_address2", "shipping_address_2"),
-    "city": ("city", "shipping_city"),
-    "zip": ("zip", "postcode", "postal_code", "shipping_zip", "shipping_postcode"),
-    "province": ("province", "state", "region", "shipping_province", "shipping_state"),
-    "country": ("country", "shipping_country"),
-    "ship_phone": ("ship_phone", "shipping_phone"),
-    "billing_address1": ("billing_address1", "billing_address_1"),
-    "billing_address2": ("billing_address2", "billing_address_2"),
-    "billing_city": ("billing_city",),
-    "billing_zip": ("billing_zip", "billing_postcode"),
-    "billing_province": ("billing_province", "billing_state"),
-    "billing_country": ("billing_country",),
-    "carrier": ("carrier", "tracking_company", "tracking_provider", "shipping_carrier",
-                "tracking_carrier"),
-    "tracking_number": ("tracking_number", "tracking", "tracking_code", "tracking_no"),
-}  # fmt: skip
+COLUMNS_FILE = Path(__file__).parent / "data" / "order_columns.toml"
+
+
+@lru_cache(maxsize=1)
+def order_columns() -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """``data/order_columns.toml``: Shopify header -> field, and field -> generic spellings."""
+    with COLUMNS_FILE.open("rb") as fh:
+        data = tomllib.load(fh)
+    shopify = {str(k): str(v) for k, v in data.get("shopify", {}).items()}
+    generic = {str(k): tuple(str(x) for x in v) for k, v in data.get("generic", {}).items()}
+    return shopify, generic
+
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -286,13 +222,41 @@ class ItemFields(BaseModel):
     unit_price: RequiredMoney
     item_fulfillment_status: OptionalLine = None
 
+    @property
+    def line_cents(self) -> int:
+        return self.unit_price * self.quantity
+
+
+class LineTotalItemFields(BaseModel):
+    """A line of an export that gives the line's total, not a unit price (WooCommerce's
+    Customer/Order CSV Export: item_subtotal, item_total): the unit price is derived."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sku: OptionalLine = None
+    item_title: RequiredLine
+    quantity: Quantity
+    line_total: RequiredMoney
+    item_fulfillment_status: OptionalLine = None
+
+    @property
+    def unit_price(self) -> int:
+        return round(self.line_total / self.quantity)
+
+    @property
+    def line_cents(self) -> int:
+        return self.line_total
+
+
+Item = ItemFields | LineTotalItemFields
+
 
 @dataclass
 class OrderGroup:
     order: OrderFields
     line: int
     cells: list[str]
-    items: list[tuple[ItemFields, int, list[str]]] = field(default_factory=list)
+    items: list[tuple[Item, int, list[str]]] = field(default_factory=list)
 
 
 def holds_demo_orders(db: sqlite_utils.Database) -> bool:
@@ -315,7 +279,7 @@ def import_orders(
     if source is None:
         source = open_source(path, encoding=options.encoding, delimiter=options.delimiter)
     is_shopify = "lineitem name" in {header_key(h) for h in source.header}
-    columns = _column_map(source.header, is_shopify)
+    columns = _column_map(source.header, is_shopify, options.mapping)
     needed_columns = {
         "number": "order number",
         "item_title": "item title",
@@ -323,11 +287,18 @@ def import_orders(
         "unit_price": "unit price",
     }
     for needed, label in needed_columns.items():
-        if needed not in columns and not (needed == "item_title" and "sku" in columns):
+        if needed == "item_title" and "sku" in columns:
+            continue
+        if needed == "unit_price" and "line_total" in columns:
+            continue
+        if needed not in columns:
             raise ImportFileError(
-                f"cannot find the {label} column; columns are "
+                f"cannot find the {label} column"
+                + (" (nor a line total)" if needed == "unit_price" else "")
+                + "; columns are "
                 + ", ".join(repr(h) for h in source.header)
-                + " (see docs/importing.md for the orders CSV format)"
+                + f". Name it with --map, e.g. --map 'Your Column={needed}' "
+                "(see docs/importing.md for the orders CSV format)"
             )
     report = ImportReport(
         kind="orders",
@@ -339,6 +310,14 @@ def import_orders(
     )
     rejects = RejectedRowsFile(rejected_path_for(path), source.header, source.delimiter)
     names = {f: source.header[i] for f, i in columns.items()}
+    if "unit_price" not in columns:
+        columns.pop("unit_price", None)
+        report.notes.append(
+            f"the file has no unit price column: each unit price is "
+            f"{names['line_total']!r} / {names['quantity']!r}"
+        )
+    else:
+        columns.pop("line_total", None)
     with import_transaction(db) as conn:
         if holds_demo_orders(db) and not options.replace:
             raise DemoDataError(
@@ -392,28 +371,41 @@ def import_orders(
     return report
 
 
-def _column_map(header: list[str], is_shopify: bool) -> dict[str, int]:
-    columns: dict[str, int] = {}
+def order_fields() -> tuple[str, ...]:
+    """The fields ``--map COLUMN=FIELD`` may name (and 'ignore')."""
+    return (*order_columns()[1], "ignore")
+
+
+def _column_map(
+    header: list[str], is_shopify: bool, overrides: dict[str, str] | None = None
+) -> dict[str, int]:
+    """Field -> column index: the user's ``--map`` first (checked as import-catalog's is),
+    then the known headers for the columns the user did not name."""
+    shopify_columns, generic_columns = order_columns()
+    mapped, claimed = mapped_columns(header, overrides or {}, order_fields())
+    columns: dict[str, int] = dict(mapped)
     if is_shopify:
-        wanted = {header_key(k): v for k, v in SHOPIFY_COLUMNS.items()}
+        wanted = {header_key(k): v for k, v in shopify_columns.items()}
         for i, name in enumerate(header):
             field_name = wanted.get(header_key(name))
-            if field_name and field_name not in columns:
+            if field_name and field_name not in columns and i not in claimed:
                 columns[field_name] = i
         return columns
     # Each field takes the header of its earliest spelling: a WooCommerce export has both
     # order_number (what customers quote) and order_id (the database row id).
     lookup = {
         spelling: (f, rank)
-        for f, spellings in GENERIC_COLUMNS.items()
+        for f, spellings in generic_columns.items()
         for rank, spelling in enumerate(spellings)
     }
     ranks: dict[str, int] = {}
     for i, name in enumerate(header):
         hit = lookup.get(re.sub(r"[^\w]+", "_", header_key(name)).strip("_"))
-        if hit is None:
+        if hit is None or i in claimed:
             continue
         field_name, rank = hit
+        if field_name in mapped:
+            continue
         if field_name not in columns or rank < ranks[field_name]:
             columns[field_name], ranks[field_name] = i, rank
     return columns
@@ -422,8 +414,11 @@ def _column_map(header: list[str], is_shopify: bool) -> dict[str, int]:
 def _read_orders(
     source: CsvSource, columns: dict[str, int], names: dict[str, str]
 ) -> Iterator[OrderGroup | Rejection]:
+    item_model: type[ItemFields] | type[LineTotalItemFields] = (
+        ItemFields if "unit_price" in columns else LineTotalItemFields
+    )
     order_fields = [f for f in OrderFields.model_fields if f in columns]
-    item_fields = [f for f in ItemFields.model_fields if f in columns]
+    item_fields = [f for f in item_model.model_fields if f in columns]
     number_index = columns["number"]
     current: OrderGroup | None = None
     rejected_number: tuple[str, int] | None = None
@@ -433,7 +428,7 @@ def _read_orders(
         item_data: dict[str, Any] = {f: cells[columns[f]] for f in item_fields}
         if not str(item_data.get("item_title", "")).strip():
             item_data["item_title"] = item_data.get("sku", "")
-        item, item_errors = validate_row(ItemFields, item_data, row.line, names)
+        item, item_errors = validate_row(item_model, item_data, row.line, names)
         if number and rejected_number and number == rejected_number[0]:
             reason = f"belongs to order {number!r}, rejected on line {rejected_number[1]}"
             yield Rejection(row.line, cells, [RowError(row.line, names["number"], reason)])
@@ -495,9 +490,7 @@ def _address(
     return {k: v for k, v in {"name": name, **fields, "phone": phone}.items() if v}
 
 
-def _line_fulfilment(
-    item: ItemFields, order: OrderFields, status: str
-) -> tuple[str | None, str | None]:
+def _line_fulfilment(item: Item, order: OrderFields, status: str) -> tuple[str | None, str | None]:
     """A line's fulfilment status and date: Shopify's ``Lineitem fulfillment status`` when
     exported (the date is the order's ``Fulfilled at``), else the order's own."""
     line = status_key(item.item_fulfillment_status or "").replace(" ", "_") or None
@@ -530,7 +523,7 @@ class _OrderWriter:
         status = order.mapped_status()
         subtotal = order.subtotal
         if subtotal is None:
-            subtotal = sum(item.unit_price * item.quantity for item, _, _ in group.items)
+            subtotal = sum(item.line_cents for item, _, _ in group.items)
         shipping, tax, discount = order.shipping or 0, order.tax or 0, order.discount or 0
         total = order.total if order.total is not None else subtotal + shipping + tax - discount
         payment_status = order.payment_status()

@@ -27,6 +27,7 @@ class ImportReport:
     rejected_path: Path | None = None
     dry_run: bool = False
     committed: bool = False
+    notes: list[str] = field(default_factory=list)  # how the file was read, for the user
 
     def add_rejection(self, rejection: Rejection) -> None:
         self.rejected += 1
@@ -54,6 +55,7 @@ class ImportReport:
             "rejected_file": str(self.rejected_path) if self.rejected_path else None,
             "dry_run": self.dry_run,
             "committed": self.committed,
+            "notes": list(self.notes),
         }
 
 
