@@ -193,3 +193,141 @@ def test_return_shipping_is_answered_from_the_shops_words(empty_shop: Path, tmp_
     (turn,) = _converse(empty_shop, ["who pays for return shipping?"])
     assert "the customer pays the postage" in turn["reply"], turn["reply"]
     assert any(f["source_id"] == "policy:returns.return_shipping" for f in turn["facts"])
+
+
+# --- questions the policy answers with yes or no, or can't answer ---------------------------
+
+# A shop that ships to two countries, names one courier, and excludes two kinds of item.
+COASTAL = """
+[shop]
+name = "Coastal Kites"
+currency = "USD"
+
+[returns]
+window_days = 21
+non_returnable = [{ en = "gift cards", zh = "礼品卡" }, { en = "final-sale items", zh = "清仓商品" }]
+
+[shipping]
+countries = ["US", "CA"]
+[[shipping.methods]]
+name = { en = "Ground", zh = "陆运" }
+days = "4-6"
+price = 7.50
+[[shipping.carriers]]
+code = "UPS"
+name = "UPS"
+"""
+
+
+@pytest.fixture
+def coastal(empty_shop: Path, tmp_path: Path) -> Path:
+    policy = tmp_path / "coastal.toml"
+    policy.write_text(COASTAL, encoding="utf-8")
+    _run(["import-policies", str(policy), "--db", str(empty_shop)])
+    return empty_shop
+
+
+def _gaps(db: Path) -> set[str]:
+    stats = json.loads(_run(["stats", "--json", "--db", str(db)]))
+    return {g["answer_key"] for g in stats["knowledge_gaps"]}
+
+
+def _cites(turn: dict[str, Any], key: str) -> bool:
+    return any(f["source_id"] == f"policy:{key}" for f in turn["facts"])
+
+
+@pytest.mark.parametrize(
+    ("yes", "no", "yes_word", "no_word"),
+    [
+        ("do you ship to Canada?", "do you ship to Mexico?", "Yes", "don't ship to Mexico"),
+        ("能寄到加拿大吗", "能寄到墨西哥吗", "可以", "不寄往墨西哥"),
+    ],
+    ids=["en", "zh"],
+)
+def test_ship_to_a_country_is_answered_from_the_shops_countries(
+    coastal: Path, yes: str, no: str, yes_word: str, no_word: str
+) -> None:
+    ok, refused = _converse(coastal, [yes, no])
+    assert yes_word in ok["reply"] and _cites(ok, "shipping.countries"), ok["reply"]
+    assert "Ground" not in ok["reply"] and "陆运" not in ok["reply"]  # not the methods list
+    assert no_word in refused["reply"] and _cites(refused, "shipping.countries"), refused["reply"]
+    assert ("Canada" in refused["reply"]) or ("加拿大" in refused["reply"])  # where it does ship
+
+
+@pytest.mark.parametrize("question", ["do you ship to Mexico?", "能寄到加拿大吗"])
+def test_ship_to_a_country_without_countries_set_is_a_gap(empty_shop: Path, question: str) -> None:
+    (turn,) = _converse(empty_shop, [question])
+    assert any(w in turn["reply"] for w in ("member of our team", "人工客服")), turn["reply"]
+    assert not turn["facts"] and "shipping.countries" in _gaps(empty_shop)
+
+
+@pytest.mark.parametrize(
+    ("question", "item"),
+    [
+        ("can I return gift cards?", "gift cards can't be returned"),
+        ("can I return final sale items?", "final-sale items can't be returned"),
+        ("清仓的能退吗", "清仓商品不支持退货"),
+        ("礼品卡能退吗", "礼品卡不支持退货"),
+    ],
+)
+def test_a_non_returnable_item_is_answered_from_the_shops_list(
+    coastal: Path, question: str, item: str
+) -> None:
+    (turn,) = _converse(coastal, [question])
+    assert item in turn["reply"] and _cites(turn, "returns.non_returnable"), turn["reply"]
+    assert "21" not in turn["reply"]  # not the general window
+
+
+def test_a_returnable_question_still_gets_the_window(coastal: Path) -> None:
+    (turn,) = _converse(coastal, ["what is your return policy?"])
+    assert "21 days" in turn["reply"] and "can't be returned" not in turn["reply"]
+
+
+@pytest.mark.parametrize(
+    ("listed", "other"),
+    [("can you ship with UPS?", "can you ship with FedEx?"), ("能发UPS吗", "能发顺丰吗")],
+    ids=["en", "zh"],
+)
+def test_a_courier_is_answered_from_the_shops_carriers(
+    coastal: Path, listed: str, other: str
+) -> None:
+    yes, no = _converse(coastal, [listed, other])
+    assert yes["reply"].startswith(("Yes", "可以")) and _cites(yes, "shipping.carriers")
+    assert not no["reply"].startswith(("Yes", "可以")) and "UPS" in no["reply"], no["reply"]
+    assert "Ground" not in yes["reply"] + no["reply"] and "陆运" not in yes["reply"] + no["reply"]
+
+
+@pytest.mark.parametrize("question", ["can you ship with UPS?", "能发顺丰吗"])
+def test_a_courier_without_carriers_set_is_a_gap(
+    empty_shop: Path, tmp_path: Path, question: str
+) -> None:
+    policy = tmp_path / "p.toml"
+    policy.write_text(COASTAL.split("[[shipping.carriers]]")[0], encoding="utf-8")
+    _run(["import-policies", str(policy), "--db", str(empty_shop)])
+    (turn,) = _converse(empty_shop, [question])
+    assert any(w in turn["reply"] for w in ("member of our team", "人工客服")), turn["reply"]
+    assert "Ground" not in turn["reply"] and "陆运" not in turn["reply"]
+    assert "shipping.carriers" in _gaps(empty_shop)
+
+
+@pytest.mark.parametrize(
+    ("question", "place", "said"),
+    [
+        ("how much is shipping to Alaska?", "Alaska", "prices our delivery options list"),
+        ("发新疆运费多少", "新疆", "列出的价格"),
+    ],
+    ids=["en", "zh"],
+)
+def test_shipping_cost_to_a_region_gives_the_listed_prices_and_says_so(
+    coastal: Path, question: str, place: str, said: str
+) -> None:
+    (turn,) = _converse(coastal, [question])
+    reply = turn["reply"]
+    assert "7.50" in reply and said in reply and place in reply, reply
+    assert "shipping.methods.regions" in _gaps(coastal)
+
+
+def test_the_refund_time_question_is_a_gap_in_refund_days(empty_shop: Path) -> None:
+    _converse(empty_shop, ["how long until I get my refund?", "什么时候能退款"])
+    gaps = _gaps(empty_shop)
+    assert "returns.refund_days" in gaps and "returns.window_days" not in gaps, gaps

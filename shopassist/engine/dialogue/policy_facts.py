@@ -107,11 +107,8 @@ def tier_benefit(ctx: FlowContext, out: Outcome, benefit: str) -> Any:
     return policy_value(ctx, out, f"tiers.{tier}.{benefit}")
 
 
-def say_unknown(
-    ctx: FlowContext, out: Outcome, key: str, *, kind: str = "policy", topic: str | None = None
-) -> Outcome:
-    """Say plainly that the shop's data does not answer this, offer a colleague, and record
-    the question as a knowledge gap naming ``key`` (a policy key, or an FAQ intent)."""
+def record_policy_gap(ctx: FlowContext, key: str, *, kind: str = "policy") -> None:
+    """Record the question as a knowledge gap naming ``key`` (masked, as every stored turn)."""
     record_gap(
         ctx.db,
         kind=kind,
@@ -122,6 +119,14 @@ def say_unknown(
         intent=ctx.intent,
         at=clock.now_iso(),
     )
+
+
+def say_unknown(
+    ctx: FlowContext, out: Outcome, key: str, *, kind: str = "policy", topic: str | None = None
+) -> Outcome:
+    """Say plainly that the shop's data does not answer this, offer a colleague, and record
+    the question as a knowledge gap naming ``key`` (a policy key, or an FAQ intent)."""
+    record_policy_gap(ctx, key, kind=kind)
     out.resolved = False
     if any(p.template == UNKNOWN_TEMPLATE for p in out.parts):
         return out  # one "I don't have that" per reply, however many keys were missing

@@ -4,6 +4,7 @@ warranty, general how-to questions about an order task, FAQs."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from shopassist.engine.dialogue import clock
 from shopassist.engine.dialogue import formatting as fmt
@@ -18,8 +19,23 @@ from shopassist.engine.dialogue.policy_facts import (
     policy_fact,
     policy_money,
     policy_value,
+    record_policy_gap,
     say_unknown,
+    shop_policy,
     tier_benefit,
+)
+from shopassist.engine.dialogue.policy_questions import (
+    asked_courier,
+    asks_cost,
+    asks_refund_time,
+    carrier_is,
+    country_in,
+    country_name,
+    destination_place,
+    mentions,
+    non_returnable_in,
+    resolve_country,
+    shop_carrier_in,
 )
 from shopassist.engine.dialogue.templates import render
 from shopassist.engine.privacy import mask_pii
@@ -76,7 +92,7 @@ def _without_bare_yes(answer: str, question: str) -> str:
     return rest[:1].upper() + rest[1:]
 
 
-def _unknown(ctx: FlowContext, out: Outcome, key: str) -> Outcome:
+def _unknown(ctx: FlowContext, out: Outcome, key: str, topic: str | None = None) -> Outcome:
     """The shop's policy file does not say. A help page the shop wrote for this kind of
     question (``import-faq``) answers it instead; else say so, offer a colleague and record
     the knowledge gap."""
@@ -86,7 +102,7 @@ def _unknown(ctx: FlowContext, out: Outcome, key: str) -> Outcome:
         if _faq_answer(ctx, out, same_intent=True):
             out.resolved = True
             return out
-    return say_unknown(ctx, out, key)
+    return say_unknown(ctx, out, key, topic=topic)
 
 
 def tier_label(ctx: FlowContext) -> str:
@@ -155,9 +171,93 @@ def cancellation_fee(ctx: FlowContext, out: Outcome) -> Outcome:
 
 @handler("act", "delivery_options")
 def delivery_options(ctx: FlowContext, out: Outcome) -> Outcome:
-    """The shipping methods the shop has set, with price, days and free-over threshold."""
+    """The shipping methods the shop has set, with price, days and free-over threshold; a
+    question about a courier or a destination is answered from the shop's carriers and
+    countries instead of with the whole list."""
     out.action = "policy.delivery"
+    if _courier_question(ctx, out) or _destination_question(ctx, out):
+        return out
+    _delivery_methods(ctx, out)
+    return out
+
+
+def _courier_question(ctx: FlowContext, out: Outcome) -> bool:
+    """ "能发顺丰吗" / "can you ship with UPS?": yes or no from ``shipping.carriers``."""
+    listed = shop_policy(ctx.db).get("shipping.carriers") or []
+    aliases = asked_courier(ctx.text)
+    own = shop_carrier_in(ctx.text, listed)
+    if aliases is None and own is None:
+        return False
+    carriers = policy_value(ctx, out, "shipping.carriers")
+    if not carriers:
+        _unknown(ctx, out, "shipping.carriers", topic="carriers")
+        return True
+    lang, sid = ctx.language, "policy:shipping.carriers"
+
+    def name(carrier: Any) -> str:
+        return str(carrier.name.text(lang) if carrier.name else carrier.code)
+
+    names = out.fact("shipping.carriers", fmt.list_join([name(c) for c in carriers], lang), sid)
+    match = own or next((c for c in carriers if aliases and carrier_is(c, aliases)), None)
+    if match is not None:
+        out.say("delivery.carrier_yes", carrier=name(match), carriers=names)
+    else:
+        said = next(a for a in aliases or () if mentions(ctx.text, a))
+        out.allowed_values.append(said)
+        out.say("delivery.carrier_no", carrier=said, carriers=names)
+    out.resolved = True
+    return True
+
+
+def _destination_question(ctx: FlowContext, out: Outcome) -> bool:
+    """ "do you ship to Mexico?" from ``shipping.countries``; "how much is shipping to
+    Alaska?" (a place the policy prices nothing for) gets the listed prices, said to be
+    only those, and is recorded as a gap."""
+    code = country_in(ctx.text)
+    place = None if code is not None else destination_place(ctx.text)
+    if code is None and place is None:
+        return False
+    lang = ctx.language
+    if place is not None:
+        out.allowed_values.append(place)
+        if not asks_cost(ctx.text):
+            _unknown(ctx, out, "shipping.methods.regions", topic="regions")
+        elif _delivery_methods(ctx, out):
+            out.say("delivery.listed_prices", place=place)
+            record_policy_gap(ctx, "shipping.methods.regions")
+        return True
+    countries = policy_value(ctx, out, "shipping.countries")
+    if not countries:
+        _unknown(ctx, out, "shipping.countries", topic="destinations")
+        return True
+    assert code is not None
+    sid = "policy:shipping.countries"
+    codes = [resolve_country(str(c)) or str(c) for c in countries]
+    country = out.fact("shipping.country", country_name(code, lang), sid)
+    if code not in codes:
+        listed = fmt.list_join([country_name(c, lang) for c in codes], lang)
+        out.say(
+            "delivery.not_ships_to",
+            country=country,
+            countries=out.fact("shipping.countries", listed, sid),
+        )
+        out.resolved = True
+        return True
+    out.say("delivery.ships_to", country=country)
+    out.resolved = True
+    if asks_cost(ctx.text) and _delivery_methods(ctx, out, country=code):
+        methods = shop_policy(ctx.db).get("shipping.methods") or []
+        if not any(code in (m.regions or []) for m in methods):
+            out.say("delivery.listed_prices", place=country)
+    return True
+
+
+def _delivery_methods(ctx: FlowContext, out: Outcome, *, country: str | None = None) -> bool:
+    """Say the shop's shipping methods (those that list ``country`` in their regions when
+    any does); False, with the don't-know reply, when the shop has set none."""
     methods = policy_value(ctx, out, "shipping.methods")
+    if methods and country is not None:
+        methods = [m for m in methods if country in (m.regions or [])] or methods
     dispatch = policy_fact(ctx, out, "shipping.dispatch_days", fact_key="policy.dispatch_days")
     if not methods:
         _unknown(ctx, out, "shipping.methods")
@@ -172,7 +272,7 @@ def delivery_options(ctx: FlowContext, out: Outcome) -> Outcome:
                     },
                 ),
             )
-        return out
+        return False
     sid = "policy:shipping.methods"
     lang = ctx.language
     lines = []
@@ -213,7 +313,7 @@ def delivery_options(ctx: FlowContext, out: Outcome) -> Outcome:
         out.say("delivery.options_no_dispatch", methods=methods_text)
     if tier_benefit(ctx, out, "free_standard_shipping"):
         out.say("delivery.vip", tier=tier_label(ctx))
-    return out
+    return True
 
 
 @handler("act", "payment_methods")
@@ -273,17 +373,37 @@ def _return_window(ctx: FlowContext, out: Outcome) -> str | None:
     return policy_fact(ctx, out, "returns.window_days", fact_key="policy.return_window_days")
 
 
+def _non_returnable_answer(ctx: FlowContext, out: Outcome) -> bool:
+    """ "can I return gift cards?": the shop's own ``returns.non_returnable`` entry that the
+    question names answers it."""
+    entries = shop_policy(ctx.db).get("returns.non_returnable")
+    entry = non_returnable_in(ctx.text, entries) if entries else None
+    if entry is None:
+        return False
+    policy_value(ctx, out, "returns.non_returnable")
+    item = out.fact(
+        "returns.non_returnable_item", entry.text(ctx.language), "policy:returns.non_returnable"
+    )
+    out.say("refund.non_returnable_item", item=item)
+    out.resolved = True
+    return True
+
+
 def _refund_policy_template(ctx: FlowContext, out: Outcome) -> None:
+    if _non_returnable_answer(ctx, out):
+        return
+    # "how long until I get my refund?" needs returns.refund_days; its gap names that key.
+    refund_time = asks_refund_time(ctx.text)
     window = _return_window(ctx, out)
     days = policy_fact(ctx, out, "returns.refund_days", fact_key="policy.refund_processing_days")
-    if window is None and days is None:
-        _unknown(ctx, out, "returns.window_days")
     if window is not None:
         out.say("refund.policy_window", window_days=window)
-    elif days is not None:
+    elif not refund_time:
         _unknown(ctx, out, "returns.window_days")
     if days is not None:
         out.say("refund.processing_policy", refund_days=days)
+    elif refund_time:
+        _unknown(ctx, out, "returns.refund_days")
     if matches(lexicon().return_shipping, ctx.text):
         _return_shipping(ctx, out)
     if matches(lexicon().non_returnable, ctx.text):
@@ -337,6 +457,8 @@ def refund_policy(ctx: FlowContext, out: Outcome) -> Outcome:
     matches the whole question ("are there items I can't return?"), since a partial
     match answers some other question about returns."""
     out.action = "policy.refund"
+    if _non_returnable_answer(ctx, out):
+        return out
     if not _faq_answer(ctx, out, strong_only=True):
         _refund_policy_template(ctx, out)
     else:
@@ -414,6 +536,8 @@ def howto(ctx: FlowContext, out: Outcome) -> Outcome:
         cancellation_fee(ctx, out)
         out.action = f"policy.howto.{task}"
     elif task == "get_refund":
+        if _non_returnable_answer(ctx, out):
+            return out  # "can I return gift cards?": no, so no return is offered
         _refund_policy_template(ctx, out)
     elif task == "track_refund":
         days = policy_fact(
