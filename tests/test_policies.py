@@ -239,3 +239,27 @@ def test_a_percentage_fee_rounds_half_up_to_the_cent() -> None:
     assert percent_of_cents(6912, Decimal("7.5")) == 518  # 5.184
     assert percent_of_cents(100_000, Decimal(5), Decimal(25)) == 2500  # capped
     assert cents(Decimal("6.95")) == 695 and cents(None) is None
+
+
+def test_a_cancellation_fee_on_a_shops_own_policy_rounds_half_up(tmp_path: Path) -> None:
+    """A non-demo shop (init + its own policy file): 5% of 69.12 is 3.46, capped by fee_max,
+    and the fee's source is the exact key."""
+    from types import SimpleNamespace
+
+    from shopassist.engine.dialogue.actions import cancellation_fee_cents
+    from shopassist.engine.dialogue.outcome import Outcome
+
+    db_path = tmp_path / "kites.db"
+    assert CliRunner().invoke(app, ["init", "--db", str(db_path)]).exit_code == 0
+    policy = tmp_path / "p.toml"
+    policy.write_text("[cancellation]\nfee_percent = 5\nfee_max = 3.40\n", encoding="utf-8")
+    db = sqlite_utils.Database(db_path)
+    import_policies(db, policy)
+    ctx = SimpleNamespace(db=db, state=SimpleNamespace(customer_tier=None))
+    order = {"status": "paid", "placed_at": "2020-01-01T00:00:00", "total_cents": 6912}
+    out = Outcome()
+    assert cancellation_fee_cents(ctx, out, order) == 340  # 3.46, capped at 3.40  # type: ignore[arg-type]
+    assert {s.id for s in out.sources} >= {"policy:cancellation.fee_percent"}
+    policy.write_text("[cancellation]\nfee_percent = 5\n", encoding="utf-8")
+    import_policies(db, policy)
+    assert cancellation_fee_cents(ctx, Outcome(), order) == 346  # type: ignore[arg-type]
