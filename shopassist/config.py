@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(default=160, gt=0)
     llm_threads: int | None = Field(default=None, gt=0)
     llm_context: int = Field(default=2048, gt=0)
+    # A LoRA adapter (GGUF) for the llama.cpp backend, trained on `export-training` data
+    # (docs/fine-tuning.md). Ignored with --llm-url and --no-llm.
+    llm_lora: Path | None = Field(default=None, description="LoRA adapter GGUF for the model")
     confidence_threshold: float = Field(default=0.45, ge=0, le=1)
     language: Literal["en", "zh"] = "en"
     # Verification limits (docs/security.md): failed owner checks allowed per conversation

@@ -39,6 +39,13 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable
 ModelOption = Annotated[
     Path | None, typer.Option("--model", help="Path to a GGUF model (default: bundled SmolLM2).")
 ]
+LoraOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--lora",
+        help="LoRA adapter (GGUF) for the model (docs/fine-tuning.md; env SHOPASSIST_LLM_LORA).",
+    ),
+]
 LlmUrlOption = Annotated[
     str | None, typer.Option("--llm-url", help="Base URL of an OpenAI-compatible server.")
 ]

@@ -18,6 +18,7 @@ from rich.table import Table
 from shopassist.cli.app import (
     JsonOption,
     LlmUrlOption,
+    LoraOption,
     ModelOption,
     NoLlmOption,
     console,
@@ -169,6 +170,7 @@ def eval_dialogues(
         ),
     ] = None,
     model: ModelOption = None,
+    lora: LoraOption = None,
     llm_url: LlmUrlOption = None,
     no_llm: NoLlmOption = False,
     compare_llm: Annotated[
@@ -214,7 +216,9 @@ def eval_dialogues(
         fail(f"invalid dialogue suite:\n{exc}", code=2)
     if db is not None and not db.is_file():
         fail(f"--db {db} is not a file", code=2)
-    settings = settings_from(db=db, model=model, llm_url=llm_url, no_llm=no_llm or None)
+    settings = settings_from(
+        db=db, model=model, llm_lora=lora, llm_url=llm_url, no_llm=no_llm or None
+    )
 
     with tempfile.TemporaryDirectory(prefix="shopassist-eval-demo-") as tmp:
         if db is not None:

@@ -13,6 +13,7 @@ from shopassist.cli.app import (
     DbOption,
     JsonOption,
     LlmUrlOption,
+    LoraOption,
     ModelOption,
     NoLlmOption,
     app,
@@ -84,13 +85,16 @@ def chat(
     resume: ResumeOption = False,
     db: DbOption = None,
     model: ModelOption = None,
+    lora: LoraOption = None,
     llm_url: LlmUrlOption = None,
     no_llm: NoLlmOption = False,
 ) -> None:
     """Chat with the assistant in a terminal UI, with live insight into every turn."""
     from shopassist.tui.chat_app import ChatApp
 
-    settings = settings_from(db=db, model=model, llm_url=llm_url, no_llm=no_llm or None)
+    settings = settings_from(
+        db=db, model=model, llm_lora=lora, llm_url=llm_url, no_llm=no_llm or None
+    )
     _check_llm_flags(settings)
     ChatApp(
         **_app_options(settings),

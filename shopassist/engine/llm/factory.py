@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from shopassist.config import Settings
 from shopassist.engine.llm.base import LLMBackend, LLMConfigError
@@ -42,7 +43,16 @@ def choose_backend(settings: Settings) -> BackendChoice:
             )
         path = found
         reason = f"bundled model {path.name}"
-    backend = LlamaCppBackend(path, n_ctx=settings.llm_context, n_threads=settings.llm_threads)
+    lora = getattr(settings, "llm_lora", None)
+    if lora is not None:
+        try:
+            lora = check_gguf(lora)
+        except ModelNotFoundError as exc:
+            raise LLMConfigError(f"LoRA adapter: {exc}") from exc
+        reason += f" with LoRA adapter {Path(lora).name}"
+    backend = LlamaCppBackend(
+        path, n_ctx=settings.llm_context, n_threads=settings.llm_threads, lora_path=lora
+    )
     return BackendChoice(backend, reason)
 
 

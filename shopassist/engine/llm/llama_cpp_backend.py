@@ -55,8 +55,11 @@ class LlamaCppBackend:
         n_ctx: int = 2048,
         n_threads: int | None = None,
         seed: int = 0,
+        lora_path: Path | str | None = None,
     ) -> None:
+        """``lora_path``: a LoRA adapter in GGUF (docs/fine-tuning.md) applied on load."""
         self.model_path = Path(model_path)
+        self.lora_path = Path(lora_path) if lora_path else None
         self.n_ctx = n_ctx
         self.n_threads = n_threads
         self.seed = seed
@@ -82,6 +85,8 @@ class LlamaCppBackend:
                 return self._llm
             try:
                 check_gguf(self.model_path)
+                if self.lora_path is not None:
+                    check_gguf(self.lora_path)
             except ModelNotFoundError as exc:
                 raise LLMError(str(exc)) from exc
             try:
@@ -96,9 +101,13 @@ class LlamaCppBackend:
                     n_threads=self.n_threads,
                     seed=self.seed,
                     verbose=False,
+                    lora_path=str(self.lora_path) if self.lora_path else None,
                 )
             except (ValueError, RuntimeError, OSError) as exc:
-                raise LLMError(f"could not load model {self.model_path}: {exc}") from exc
+                what = f"model {self.model_path}"
+                if self.lora_path is not None:
+                    what += f" with LoRA adapter {self.lora_path} (made for this model?)"
+                raise LLMError(f"could not load {what}: {exc}") from exc
             return self._llm
 
     def stream(
