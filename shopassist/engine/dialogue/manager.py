@@ -80,14 +80,20 @@ def bare_numbers(nlu: NLUResult, db: Any = None) -> list[str]:
     price or a date keep their digits): order numbers the extractor did not claim. With
     ``db``, digits that fit none of the shop's order-number shapes are not taken."""
     spans = [(e.start, e.end) for e in nlu.entities]
+    runs = [
+        m
+        for m in _DIGITS.finditer(nlu.text)
+        if not any(a < m.end() and m.start() < b for a, b in spans)
+    ]
+    if not runs:
+        return []  # checked first: the shop's shapes are only read when a run is left
     reader = reader_for(db) if db is not None else None
-    found = []
-    for m in _DIGITS.finditer(nlu.text):
-        if is_not_order_number(nlu.text, *m.span(1), reader):
-            continue  # a postcode, a phone, a year the order-number rules rule out
-        if not any(a < m.end() and m.start() < b for a, b in spans):
-            found.append(m.group(1))
-    return found
+    return [
+        m.group(1)
+        for m in runs
+        # a postcode, a phone, a year the order-number rules rule out
+        if not is_not_order_number(nlu.text, *m.span(1), reader)
+    ]
 
 
 def bare_number(nlu: NLUResult, db: Any = None) -> str | None:
@@ -517,7 +523,8 @@ class DialogueManager:
             if entity is not None:
                 number = normalise_order_number(str(entity.value or entity.text))
             elif asked == "collect:order_number" or matches(lexicon().correction, text):
-                number = bare_number(nlu, ctx.db)  # a bare number when we asked, "no, I meant 10008"
+                # A bare number when we asked for one, or in "no, I meant 10008".
+                number = bare_number(nlu, ctx.db)
             elif starting:
                 # In the request itself ("any update on 10082?"); the one number of a
                 # request ("the invoice for 10086") wins over the order discussed before,

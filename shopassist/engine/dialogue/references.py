@@ -200,16 +200,16 @@ def product_by_partial_name(
 ) -> NameMatch | None:
     """The one product a name phrase in the message fits best; None when no phrase fits
     any product, or two fit it equally well (then it names a kind, not a product)."""
-    phrases = name_phrases(text)
+    phrases = [p for p in name_phrases(text) if _names_anything(p)]
     if not phrases:
         return None
     candidates: list[int] = list(
         dict.fromkeys(state.shown + [m.product_id for m in state.mentioned])
     )
     for phrase in phrases:
-        for hit in search_products(db, phrase, limit=10, language=language):
-            if hit.id not in candidates:
-                candidates.append(hit.id)
+        for pid in _phrase_hits(db, phrase, language):
+            if pid not in candidates:
+                candidates.append(pid)
     scored: list[tuple[int, int]] = []
     for pid in candidates:
         p = get_product_cached(db, pid)
@@ -258,7 +258,7 @@ def unknown_name(
         if not words:
             continue
         candidates = list(dict.fromkeys(state.shown + [m.product_id for m in state.mentioned]))
-        candidates += [h.id for h in search_products(db, phrase, limit=10, language=language)]
+        candidates += _phrase_hits(db, phrase, language)
         known = False
         for pid in dict.fromkeys(candidates):
             p = get_product_cached(db, pid)
@@ -279,6 +279,24 @@ def _trimmed(phrase: str) -> str:
     while tokens and tokens[0].lower() in filler:
         tokens.pop(0)
     return " ".join(tokens).strip(" ?？!！.,，")
+
+
+_HITS_CACHE: dict[tuple[int, int, str, str], list[int]] = {}
+
+
+def _phrase_hits(db: sqlite_utils.Database, phrase: str, language: str) -> list[int]:
+    """Search hits for a name phrase, remembered until the connection writes (one turn
+    asks for the same phrase when resolving a reference and when checking a name)."""
+    key = (id(db.conn), db.conn.total_changes, phrase, language)
+    if key not in _HITS_CACHE:
+        if len(_HITS_CACHE) > 512:
+            _HITS_CACHE.clear()
+        _HITS_CACHE[key] = [h.id for h in search_products(db, phrase, limit=8, language=language)]
+    return _HITS_CACHE[key]
+
+
+def _names_anything(phrase: str) -> bool:
+    return bool(_en_words(phrase)) or len(_zh_pairs(phrase)) > 0
 
 
 def _price_reference(db: sqlite_utils.Database, text: str, state: DialogueState) -> list[int]:
