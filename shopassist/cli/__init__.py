@@ -11,6 +11,7 @@ from shopassist.cli import (  # noqa: F401  (imported to register their commands
     search_commands,
     security_commands,
     serve_commands,
+    training_commands,
     tui_commands,
 )
 from shopassist.cli.app import app
