@@ -45,6 +45,24 @@ def situation(text: str, intent: str, confidence: float = 0.9, **state: Any) -> 
 T = "now show 10001"
 CASES: list[tuple[str, ip.Situation, str | None, str | None]] = [
     (
+        "an item missing from a numbered order",
+        situation(
+            "order 10040 came with one mug missing from the box",
+            "out_of_scope",
+            0.7,
+            entities=[number("order 10040 came with one mug missing from the box", "10040")],
+            claim=True,
+        ),
+        "missing_item_of_an_order",
+        "complaint",
+    ),
+    (
+        "missing words without an order are left to the classifier",
+        situation("is anything missing from the starter kit", "product_info", 0.8),
+        None,
+        None,
+    ),
+    (
         "another size of an item of a numbered order",
         situation(
             "order 10108: can I swap the helmet for an L",
