@@ -75,6 +75,19 @@ CASES: list[tuple[str, ip.Situation, str | None, str | None]] = [
         "change_order",
     ),
     (
+        "an exchange the classifier read as a return",
+        situation(
+            "the boots from 10016 are too small, can I swap them for a US 10",
+            "get_refund",
+            0.5,
+            entities=[
+                number("the boots from 10016 are too small, can I swap them for a US 10", "10016")
+            ],
+        ),
+        "exchange_asked_as_a_return",
+        "change_order",
+    ),
+    (
         "the account's default address",
         situation("update the default shipping address on my account", "change_shipping_address"),
         "default_address_of_the_account",
