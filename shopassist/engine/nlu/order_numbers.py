@@ -83,10 +83,12 @@ def _digit_run() -> re.Pattern[str]:
     data = _data()
     joiners = "".join(re.escape(j) for j in data.get("digit_run_joiners", []))
     size = int(data.get("min_group_digits", 2))
-    if not joiners:
-        return re.compile(r"(?!x)x")  # matches nothing
+    more = max(1, int(data.get("space_run_min_groups", 3)) - 1)
     group = rf"\d{{{size},}}"
-    return re.compile(rf"(?<![A-Za-z0-9]){group}(?:[{joiners}]{group})+(?![A-Za-z0-9])")
+    runs = [rf"{group}(?:[\s{joiners}]{group}){{{more},}}"]  # spaces too, from N groups on
+    if joiners:
+        runs.append(rf"{group}(?:[{joiners}]{group})+")
+    return re.compile(rf"(?<![A-Za-z0-9])(?:{'|'.join(runs)})(?![A-Za-z0-9])")
 
 
 def _part_of_a_run(text: str, start: int, end: int) -> bool:
