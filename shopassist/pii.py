@@ -16,6 +16,10 @@ What it finds, in English and Chinese text, in ASCII or fullwidth characters:
 - phone numbers: "+" international numbers, Chinese mobiles (grouped by spaces, dashes
   or dots), North American numbers (separated, or a bare 10-digit run that
   ``phonenumbers`` says is a valid US/CA number), and any digit run after a phone word;
+- IBANs ("DE89 3704 0044 0532 0130 00", "GB82WEST12345698765432") whose country format
+  and mod-97 check digits are right (python-stdnum);
+- US social security numbers written 3-2-4 ("123-45-6789", "123 45 6789") that could be
+  issued, or 9 digits after "SSN" / "social security";
 - street addresses: "12 Main Street" (with the rest of the line: city, state, postcode)
   and "北京市朝阳区建国路88号3号楼".
 
@@ -35,13 +39,17 @@ from datetime import date
 from typing import Any
 
 import phonenumbers
+from stdnum import iban as stdnum_iban
+from stdnum.us import ssn as stdnum_ssn
 
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
 CARD_MASK = "[card]"
 ID_MASK = "[id]"
 ADDRESS_MASK = "[address]"
-MASKS = (EMAIL_MASK, PHONE_MASK, CARD_MASK, ID_MASK, ADDRESS_MASK)
+IBAN_MASK = "[iban]"
+SSN_MASK = "[ssn]"
+MASKS = (EMAIL_MASK, PHONE_MASK, CARD_MASK, ID_MASK, ADDRESS_MASK, IBAN_MASK, SSN_MASK)
 
 # --- folding ---------------------------------------------------------------------------------
 
@@ -77,16 +85,34 @@ _CARD = re.compile(r"(?<![A-Za-z0-9_.])\d(?:[ .\-]?\d){12,18}(?![A-Za-z0-9_]|[.\
 _CN_ID = re.compile(
     r"(?<![A-Za-z0-9_])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])\d{2}\d{3}[\dXx](?![A-Za-z0-9_])"
 )
-# "+86 138 0013 8000", "+1 (415) 555-0132", "+44 20 7946 0958".
+# IBAN: country letters, check digits, then 11-30 letters or digits, written in one run or
+# in groups of four ("DE89 3704 0044 0532 0130 00"); python-stdnum checks the country's
+# length and format and the mod-97 check digits.
+_IBAN = re.compile(
+    r"(?<![A-Za-z0-9_])[A-Za-z]{2}\d{2}(?:[A-Za-z0-9]{11,30}|(?: [A-Za-z0-9]{4}){2,7}(?: [A-Za-z0-9]{1,3})?)"
+    r"(?![A-Za-z0-9_])"
+)
+# US social security number written 3-2-4 with dashes or spaces ("123-45-6789"); a bare
+# 9-digit run only after a word that says so (it is an order number in many shops).
+_SSN = re.compile(r"(?<![A-Za-z0-9_.\-])\d{3}([ \-])\d{2}\1\d{4}(?![A-Za-z0-9_]|[.\-]\d)")
+_SSN_CONTEXT = re.compile(
+    r"(?P<lead>(?:ssn|social security(?: number| no\.?)?|社会安全号)\s*(?:is|:|#|是)?\s*)"
+    r"(?P<num>\d{9})(?![A-Za-z0-9_])",
+    re.IGNORECASE,
+)
+# "+86 138 0013 8000", "+1 (415) 555-0132", "+44 20 7946 0958"; checked with phonenumbers
+# below, so a signed number ("Sentiment trend: +0.00", "+12.50") is not a phone.
 _INTL_PHONE = re.compile(
     r"(?<![A-Za-z0-9_+])\+\d{1,3}(?:[ .\-]?\(?\d{1,4}\)?){2,5}(?![A-Za-z0-9_])"
 )
 # Chinese mobile: 11 digits starting 13-19, optionally grouped 3-4-4 by space, dash or dot.
-_CN_MOBILE = re.compile(r"(?<![A-Za-z0-9_.])1[3-9]\d([ .\-]?)\d{4}\1\d{4}(?![A-Za-z0-9_]|[.\-]\d)")
+_CN_MOBILE = re.compile(
+    r"(?<![A-Za-z0-9_.])(?<![A-Za-z0-9]-)1[3-9]\d([ .\-]?)\d{4}\1\d{4}(?![A-Za-z0-9_]|[.\-]\d)"
+)
 # North American "(415) 555-0132", "415-555-0132", "415.555.0132", or a bare 10-digit run
 # (checked with phonenumbers below, so "1234567890" stays an order number).
 _NANP = re.compile(
-    r"(?<![A-Za-z0-9_.])(?:\(\d{3}\)\s?|\d{3}[.\-\s]?)\d{3}[.\-\s]?\d{4}(?![A-Za-z0-9_]|[.\-]\d)"
+    r"(?<![A-Za-z0-9_.])(?<![A-Za-z0-9]-)(?:\(\d{3}\)\s?|\d{3}[.\-\s]?)\d{3}[.\-\s]?\d{4}(?![A-Za-z0-9_]|[.\-]\d)"
 )
 # Any 7-15 digit run (spaces, dashes, dots allowed) right after a word that says "phone".
 _PHONE_CONTEXT = re.compile(
@@ -177,6 +203,27 @@ def _digits(s: str) -> str:
     return re.sub(r"\D", "", s)
 
 
+def _is_possible_intl_phone(number: str) -> bool:
+    """A "+" number whose country code exists and whose length fits that country."""
+    if len(_digits(number)) < 7:
+        return False
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_possible_number(parsed)
+
+
+def iban_ok(text: str) -> bool:
+    """An IBAN with the right length and format for its country and valid mod-97 digits."""
+    return bool(stdnum_iban.is_valid(text.upper()))
+
+
+def ssn_ok(digits: str) -> bool:
+    """A US SSN that could be issued: not area 000, 666 or 9xx, group 00 or serial 0000."""
+    return bool(stdnum_ssn.is_valid(digits))
+
+
 def _is_us_phone(number: str) -> bool:
     try:
         parsed = phonenumbers.parse(number, "US")
@@ -221,6 +268,13 @@ def find_pii(
             if tail is not None:
                 start += tail.start()
         add(start, m.end(), EMAIL_MASK)
+    for m in _IBAN.finditer(folded):
+        # A word of four letters after a grouped IBAN ("... 0130 then") is tried off again.
+        candidate = m.group(0)
+        while candidate and not iban_ok(candidate):
+            candidate = candidate.rpartition(" ")[0]
+        if candidate:
+            add(m.start(), m.start() + len(candidate), IBAN_MASK)
     for m in _CN_ID.finditer(folded):
         if cn_id_ok(m.group(0)):
             add(m.start(), m.end(), ID_MASK)
@@ -236,6 +290,11 @@ def find_pii(
             )
         ):
             add(m.start(), m.end(), CARD_MASK)
+    for m in _SSN.finditer(folded):
+        if ssn_ok(_digits(m.group(0))):
+            add(m.start(), m.end(), SSN_MASK)
+    for m in _SSN_CONTEXT.finditer(folded):
+        add(m.start("num"), m.end("num"), SSN_MASK)
     for m in _PHONE_CONTEXT.finditer(folded):
         add(m.start("num"), m.end("num"), PHONE_MASK)
     for pattern in (_INTL_PHONE, _CN_MOBILE, _NANP):
@@ -246,6 +305,8 @@ def find_pii(
                 continue
             bare = pattern is _NANP and not re.search(r"[().\-\s]", m.group(0))
             if bare and not _is_us_phone(m.group(0)):
+                continue
+            if pattern is _INTL_PHONE and not _is_possible_intl_phone(m.group(0)):
                 continue
             add(m.start(), m.end(), PHONE_MASK)
     if addresses:
@@ -262,7 +323,8 @@ def find_pii(
 
 
 def mask_pii(text: str, *, addresses: bool = True, is_identifier: IdentifierCheck = None) -> str:
-    """Replace personal data with ``[email]``, ``[phone]``, ``[card]``, ``[id]``, ``[address]``.
+    """Replace personal data with ``[email]``, ``[phone]``, ``[card]``, ``[id]``, ``[iban]``,
+    ``[ssn]``, ``[address]``.
 
     ``addresses=False`` keeps street addresses (a new address the customer is giving on
     purpose, kept for the confirmation); everything else is still masked.

@@ -6,7 +6,8 @@ hypothesis generates the formats the attack run found stored raw: cards grouped 
 spaces, dots or dashes, in fullwidth digits, 19-digit UnionPay numbers (valid Luhn);
 Chinese ID numbers with a valid check character (X included); Chinese mobiles with dots
 or in fullwidth digits; bare 10-digit US numbers; internationalised and fullwidth emails;
-street addresses in en and zh. A leak shrinks to its smallest example.
+street addresses in en and zh; and (found by QA afterwards) IBANs with valid mod-97 check
+digits and US social security numbers. A leak shrinks to its smallest example.
 """
 
 from __future__ import annotations
@@ -120,7 +121,47 @@ def addresses(draw: st.DrawFn) -> str:
     return f"{city}{district}{road}{draw(st.integers(1, 999))}号"
 
 
+def _iban_check_digits(country: str, bban: str) -> str:
+    """ISO 13616 mod-97, written out here so the test does not trust the code's library."""
+    rearranged = bban + country + "00"
+    numeric = "".join(str(int(c, 36)) for c in rearranged)
+    return f"{98 - int(numeric) % 97:02d}"
+
+
+@st.composite
+def ibans(draw: st.DrawFn) -> str:
+    """German (18 digits), Dutch (bank letters + 10 digits) and British (bank letters,
+    sort code, account) IBANs with valid check digits, in one run or grouped by four."""
+    country = draw(st.sampled_from(["DE", "NL", "GB"]))
+    digits = st.integers(0, 9).map(str)
+    if country == "DE":
+        bban = "".join(draw(st.lists(digits, min_size=18, max_size=18)))
+    else:
+        bank = draw(
+            st.sampled_from(
+                ["ABNA", "RABO", "INGB"] if country == "NL" else ["WEST", "BARC", "MIDL"]
+            )
+        )
+        size = 10 if country == "NL" else 14
+        bban = bank + "".join(draw(st.lists(digits, min_size=size, max_size=size)))
+    number = country + _iban_check_digits(country, bban) + bban
+    if draw(st.booleans()):
+        number = " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+    return number.lower() if draw(st.booleans()) else number
+
+
+@st.composite
+def ssns(draw: st.DrawFn) -> str:
+    """US social security numbers that could be issued (area not 000, 666 or 9xx)."""
+    area = draw(st.integers(1, 899).filter(lambda n: n != 666))
+    group, serial = draw(st.integers(1, 99)), draw(st.integers(1, 9999))
+    sep = draw(st.sampled_from(["-", " "]))
+    return f"{area:03d}{sep}{group:02d}{sep}{serial:04d}"
+
+
 PII = {
+    "iban": (ibans(), ["my IBAN is {}", "please refund to {}", "账号{}"]),
+    "ssn": (ssns(), ["my ssn is {}", "social security {}", "here: {}"]),
     "card": (cards(), ["my card number is {}", "卡号{}", "charge {} please"]),
     "cn_id": (cn_ids(), ["我的身份证号是{}", "ID {}"]),
     "cn_mobile": (cn_mobiles(), ["我的手机是{}", "call me on {}"]),
@@ -250,6 +291,9 @@ def test_the_llm_prompt_is_masked(
         "ｅｍｍａ＠ｅｘａｍｐｌｅ．ｃｏｍ",
         "1600 Harbor View Lane",
         "北京市朝阳区建国路88号",
+        "123-45-6789",  # QA: SSN and IBAN were stored raw, the IBAN also in stats --json
+        "DE89 3704 0044 0532 0130 00",
+        "GB82WEST12345698765432",
     ],
 )
 def test_the_issues_own_examples_are_not_stored(
