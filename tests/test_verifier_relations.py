@@ -272,3 +272,17 @@ def test_template_copies_are_recognised() -> None:
     assert not is_template_copy(
         "Good news: your order 10073 is on its way and should reach you on 2026-12-02.", template
     )
+
+
+def test_a_dropped_negating_prefix_and_prompt_talk_are_rejected() -> None:
+    plan = ReplyPlan(
+        intent="policy",
+        language="en",
+        template_reply="Items must be unused, in their original packaging.",
+    )
+    assert (
+        "negation"
+        in verify_reply("Items must be used, in their original packaging.", plan).failed_rules
+    )
+    talk = "Here you go again. Rewrite it: items must be unused, in their original packaging."
+    assert "prompt_artifacts" in verify_reply(talk, plan).failed_rules

@@ -664,6 +664,9 @@ class Verifier:
         # ("It hasn't shipped; it can't be cancelled" -> "... it can't not ...").
         draft = _negations(_fold(self.plan.template_reply))
         reply = _negations(folded)
+        dropped = _dropped_prefix(_fold(self.plan.template_reply), folded)
+        if dropped:
+            return False, f"the draft says {dropped[0]!r}; the reply says {dropped[1]!r}"
         if draft == reply:
             return True, ""
         if reply < draft:
@@ -786,6 +789,20 @@ def _negation_pattern() -> re.Pattern[str]:
     en = "|".join(re.escape(w) for w in sorted(words["en"], key=len, reverse=True))
     zh = "|".join(re.escape(w) for w in words["zh"])
     return re.compile(rf"(?<![a-z'])(?:{en})(?![a-z'])|{zh}|n't(?![a-z])")
+
+
+def _dropped_prefix(draft: str, reply: str) -> tuple[str, str] | None:
+    """A negating prefix dropped: the draft's "unused" is "used" in the reply."""
+    prefixes = _data("common_words.toml").get("negation_prefixes", {}).get("en", [])
+    draft_words = set(re.findall(r"[a-z][a-z\-]+", draft))
+    reply_words = set(re.findall(r"[a-z][a-z\-]+", reply))
+    for word in draft_words - reply_words:
+        for prefix in prefixes:
+            stem = word[len(prefix) :]
+            if word.startswith(prefix) and len(stem) >= 4 and stem in reply_words:
+                if stem not in draft_words:
+                    return word, stem
+    return None
 
 
 def _negations(folded: str) -> int:
