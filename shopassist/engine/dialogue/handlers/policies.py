@@ -498,8 +498,12 @@ def warranty(ctx: FlowContext, out: Outcome) -> Outcome:
         for rule in by_category:
             out.say(
                 "warranty.by_category",
-                categories=fmt.list_join(
-                    [_category_word(ctx, c) for c in rule.categories], ctx.language
+                # The shop's own category names: facts, so the verifier accepts them.
+                categories=out.fact(
+                    f"warranty.{rule.categories[0]}.categories",
+                    fmt.list_join([_category_word(ctx, c) for c in rule.categories], ctx.language),
+                    sid,
+                    required=False,
                 ),
                 months=out.fact(f"warranty.{rule.categories[0]}.months", rule.months, sid),
             )
