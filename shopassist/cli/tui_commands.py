@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
+import sqlite_utils
 import typer
 
 from shopassist.cli.app import (
@@ -144,6 +146,31 @@ def assist(
     ).run()
 
 
+def _stats_fail(message: str, as_json: bool, code: int = 1) -> NoReturn:
+    """With --json an error is a JSON object on stdout, like converse's error lines."""
+    if not as_json:
+        fail(message, code)
+    typer.echo(json.dumps({"error": message}, ensure_ascii=False))
+    raise typer.Exit(code)
+
+
+def _open_kb_json(db: Path | None) -> sqlite_utils.Database:
+    """``open_kb`` for --json: the same database, its errors as JSON."""
+    from shopassist.config import ConfigError, load_settings
+    from shopassist.kb.db import DatabaseError, open_db
+
+    try:
+        settings = load_settings(db=db)
+    except ConfigError as exc:
+        _stats_fail(str(exc), True, code=2)
+    if settings.uses_default_db and not settings.db_path.exists():
+        return open_kb(settings)  # first run: creates the demo database
+    try:
+        return open_db(settings.db_path)
+    except DatabaseError as exc:
+        _stats_fail(str(exc), True)
+
+
 @app.command()
 def stats(
     db: DbOption = None,
@@ -160,15 +187,17 @@ def stats(
     from shopassist.engine.stats import compute_stats
 
     if channel is not None and channel not in ("chat", "assist", "api", "web"):
-        fail(f"unknown channel {channel!r}: use chat, assist, api or web")
-    settings = settings_from(db=db)
-    kb = open_kb(settings)
+        _stats_fail(f"unknown channel {channel!r}: use chat, assist, api or web", as_json)
+    kb = _open_kb_json(db) if as_json else open_kb(settings_from(db=db))
     if tui:
         from shopassist.tui.stats_app import StatsApp
 
         StatsApp(kb, channel=channel).run()
         return
-    result = compute_stats(kb, channel=channel)
+    try:
+        result = compute_stats(kb, channel=channel)
+    except sqlite3.Error as exc:
+        _stats_fail(f"cannot read the statistics: {exc}", as_json)
     if as_json:
         typer.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return
