@@ -45,6 +45,33 @@ def situation(text: str, intent: str, confidence: float = 0.9, **state: Any) -> 
 T = "now show 10001"
 CASES: list[tuple[str, ip.Situation, str | None, str | None]] = [
     (
+        "cancel-or-return about one item of an order",
+        ip.Situation(
+            nlu=nlu(
+                "订单10052里的台灯不要了",
+                "cancel_order",
+                0.6,
+                [number("订单10052里的台灯不要了", "10052")],
+            ).model_copy(update={"clarify": ["cancel_order", "get_refund"]}),
+            intent="cancel_order",
+            text="订单10052里的台灯不要了",
+        ),
+        "item_of_an_order_is_returned",
+        "get_refund",
+    ),
+    (
+        "cancel-or-return about a whole order stays a question",
+        ip.Situation(
+            nlu=nlu(
+                "订单10052不要了", "cancel_order", 0.6, [number("订单10052不要了", "10052")]
+            ).model_copy(update={"clarify": ["cancel_order", "get_refund"]}),
+            intent="cancel_order",
+            text="订单10052不要了",
+        ),
+        None,
+        None,
+    ),
+    (
         "an item missing from a numbered order",
         situation(
             "order 10040 came with one mug missing from the box",
