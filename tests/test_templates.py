@@ -191,3 +191,39 @@ def test_every_alternative_exists_and_needs_no_more_than_its_template() -> None:
 def test_a_value_never_passed_is_still_a_bug_that_raises() -> None:
     with pytest.raises(TemplateError):
         render("track.cancelled", "en", {})
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("where is my order SA-5105? my email is joao@example.test", "Order SA-5105 is cancelled."),
+        ("订单SA-5105到哪了？邮箱 joao@example.test", "订单 SA-5105 的状态：已取消。"),
+    ],
+    ids=["en", "zh"],
+)
+def test_a_cancelled_import_with_no_date_is_told_without_the_dated_sentence(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    """A shop's own WooCommerce export (no demo): its cancelled order has no cancellation
+    date, so 'It was cancelled on .' is left out, through the real converse command."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from shopassist.cli import app
+
+    db = str(tmp_path / "woo.db")
+    fixture = Path(__file__).parent / "fixtures" / "import" / "woocommerce_orders.csv"
+    runner = CliRunner()
+    assert runner.invoke(app, ["init", "--db", db]).exit_code == 0
+    assert runner.invoke(app, ["import-orders", str(fixture), "--db", db]).exit_code == 0
+    line = json.dumps({"session": "w", "text": text}, ensure_ascii=False) + "\n"
+    result = runner.invoke(app, ["converse", "--jsonl", "--no-llm", "--db", db], input=line)
+    (turn,) = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
+    reply = turn["reply"]
+    assert said in reply, reply
+    # Nothing of the dated sentence is left, whatever else the reply says.
+    dated = render(
+        "track.cancelled", "zh" if said.startswith("订单") else "en", {"cancelled_on": "X"}
+    )
+    assert dated.split("X")[0].strip() not in reply, reply
