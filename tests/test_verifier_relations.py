@@ -286,3 +286,17 @@ def test_a_dropped_negating_prefix_and_prompt_talk_are_rejected() -> None:
     )
     talk = "Here you go again. Rewrite it: items must be unused, in their original packaging."
     assert "prompt_artifacts" in verify_reply(talk, plan).failed_rules
+
+
+def test_no_problem_is_not_a_negation() -> None:
+    plan = ReplyPlan(
+        intent="cancel",
+        language="en",
+        template_reply="Okay, I've stopped the cancellation. Is there anything else I can help with?",
+    )
+    ok = verify_reply(
+        "No problem, I've stopped the cancellation. Can I help with anything else?", plan
+    )
+    assert "negation" not in ok.failed_rules
+    bad = verify_reply("Okay, I've not stopped the cancellation. Is there anything else?", plan)
+    assert "negation" in bad.failed_rules

@@ -806,6 +806,9 @@ def _dropped_prefix(draft: str, reply: str) -> tuple[str, str] | None:
 
 
 def _negations(folded: str) -> int:
+    neutral = _data("common_words.toml").get("negation_neutral", {})
+    for phrase in [p for lang in neutral.values() for p in lang]:
+        folded = folded.replace(phrase, " ")
     return len(_negation_pattern().findall(folded))
 
 
