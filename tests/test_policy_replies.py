@@ -331,3 +331,22 @@ def test_the_refund_time_question_is_a_gap_in_refund_days(empty_shop: Path) -> N
     _converse(empty_shop, ["how long until I get my refund?", "什么时候能退款"])
     gaps = _gaps(empty_shop)
     assert "returns.refund_days" in gaps and "returns.window_days" not in gaps, gaps
+
+
+def test_country_names_come_from_iso_data_in_both_languages() -> None:
+    from shopassist.engine.dialogue.policy_questions import (
+        country_in,
+        country_name,
+        destination_place,
+        resolve_country,
+    )
+
+    assert country_in("do you ship to Mexico?") == "MX"
+    assert country_in("能寄到加拿大吗") == "CA"
+    assert country_in("do you ship to the UK?") == "GB"
+    assert country_in("can you deliver to Viet Nam?") == "VN"  # any ISO country, not a table
+    assert country_in("do you ship to New Mexico?") is None  # a state, not Mexico
+    assert destination_place("do you ship to New Mexico?") == "New Mexico"
+    assert country_in("how long does shipping take?") is None
+    assert resolve_country("Canada") == resolve_country("CA") == "CA"
+    assert country_name("US", "en") == "the United States" and country_name("MX", "zh") == "墨西哥"

@@ -115,7 +115,8 @@ def country_name(code: str, language: str) -> str:
         return code
     if language == "zh":
         return str(_zh_names().gettext(country.name))
-    return str(getattr(country, "common_name", None) or country.name)
+    name = str(getattr(country, "common_name", None) or country.name)
+    return f"the {name}" if code in _data()["countries"]["with_the_en"] else name
 
 
 # --- places that are not countries ----------------------------------------------------------
