@@ -313,7 +313,7 @@ def test_a_courier_without_carriers_set_is_a_gap(
 @pytest.mark.parametrize(
     ("question", "place", "said"),
     [
-        ("how much is shipping to Alaska?", "Alaska", "prices our delivery options list"),
+        ("how much is shipping to Alaska?", "Alaska", "prices and times our delivery options list"),
         ("发新疆运费多少", "新疆", "列出的价格"),
     ],
     ids=["en", "zh"],
@@ -350,3 +350,22 @@ def test_country_names_come_from_iso_data_in_both_languages() -> None:
     assert country_in("how long does shipping take?") is None
     assert resolve_country("Canada") == resolve_country("CA") == "CA"
     assert country_name("US", "en") == "the United States" and country_name("MX", "zh") == "墨西哥"
+
+
+@pytest.mark.parametrize(
+    ("question", "place"),
+    [("how long does shipping to Texas take?", "Texas"), ("寄新疆要几天", "新疆")],
+    ids=["en", "zh"],
+)
+def test_delivery_time_to_a_region_gives_the_listed_times_and_says_so(
+    coastal: Path, question: str, place: str
+) -> None:
+    (turn,) = _converse(coastal, [question])
+    reply = turn["reply"]
+    assert "4–6" in reply and place in reply and f"{place} take" not in reply, reply
+
+
+def test_shipping_to_a_region_without_cost_or_time_is_a_gap(coastal: Path) -> None:
+    (turn,) = _converse(coastal, ["do you ship to Alaska?"])
+    assert "member of our team" in turn["reply"] and "Ground" not in turn["reply"]
+    assert "shipping.methods.regions" in _gaps(coastal)

@@ -250,3 +250,14 @@ def _cost_patterns() -> tuple[re.Pattern[str], ...]:
 def asks_cost(text: str) -> bool:
     """Whether a shipping question asks what it costs."""
     return any(p.search(text) for p in _cost_patterns())
+
+
+@cache
+def _time_patterns() -> tuple[re.Pattern[str], ...]:
+    spec = _data()["time"]
+    return tuple(re.compile(p, re.IGNORECASE) for p in [*spec["en"], *spec["zh"]])
+
+
+def asks_time(text: str) -> bool:
+    """Whether a shipping question asks how long delivery takes."""
+    return any(p.search(text) for p in _time_patterns())

@@ -28,6 +28,7 @@ from shopassist.engine.dialogue.policy_questions import (
     asked_courier,
     asks_cost,
     asks_refund_time,
+    asks_time,
     carrier_is,
     country_in,
     country_name,
@@ -220,7 +221,7 @@ def _destination_question(ctx: FlowContext, out: Outcome) -> bool:
     lang = ctx.language
     if place is not None:
         out.allowed_values.append(place)
-        if not asks_cost(ctx.text):
+        if not (asks_cost(ctx.text) or asks_time(ctx.text)):
             _unknown(ctx, out, "shipping.methods.regions", topic="regions")
         elif _delivery_methods(ctx, out):
             out.say("delivery.listed_prices", place=place)
@@ -245,7 +246,7 @@ def _destination_question(ctx: FlowContext, out: Outcome) -> bool:
         return True
     out.say("delivery.ships_to", country=country)
     out.resolved = True
-    if asks_cost(ctx.text) and _delivery_methods(ctx, out, country=code):
+    if (asks_cost(ctx.text) or asks_time(ctx.text)) and _delivery_methods(ctx, out, country=code):
         methods = shop_policy(ctx.db).get("shipping.methods") or []
         if not any(code in (m.regions or []) for m in methods):
             out.say("delivery.listed_prices", place=country)
