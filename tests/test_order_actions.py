@@ -374,3 +374,162 @@ def test_a_quantity_named_with_the_item_returns_only_that_many(
     # Without a quantity, the whole line.
     picked = match_lines(lines, "the light strips").selections
     assert [(s.item["sku"], s.quantity) for s in picked] == [("LUM-LS-2M", 2)]
+
+
+def test_another_item_of_an_order_can_be_returned_after_the_first(demo_db_path: Path) -> None:
+    """One return per order was the old limit: the next item gets the next RMA, and only an
+    item already fully returned is refused, saying how many came back."""
+    session = [
+        {
+            "session": "m",
+            "customer": 9,
+            "text": "I'd like to return the snow boots from order 10042",
+        },
+        {"session": "m", "text": "they're too small"},
+        {"session": "m", "text": "yes"},
+        {"session": "m", "text": "I also want to return the robot vacuum from order 10042"},
+        {"session": "m", "text": "it's too loud"},
+        {"session": "m", "text": "yes"},
+        {"session": "m", "text": "and return the snow boots from order 10042 too"},
+    ]
+    out = converse(demo_db_path, session)
+    assert out[2]["action"] == "return.created" and out[5]["action"] == "return.created"
+    # The boots are refused by name and quantity; what is left (the smart plug) is offered.
+    assert "1 x Alder Women's Insulated Snow Boot" in out[6]["reply"]
+    assert "already on a return" in out[6]["reply"] and "Smart Plug" in out[6]["reply"]
+    assert out[6]["action"] == "items.asked"
+    db = sqlite_utils.Database(demo_db_path)
+    rows = db.execute(
+        "select rma, items, refund_cents from returns where order_id = ? order by id",
+        [_order_id(db, "10042")],
+    ).fetchall()
+    assert [r[0] for r in rows] == ["RMA-10042-1", "RMA-10042-2"]
+    titles = [[i["title"] for i in json.loads(r[1])] for r in rows]
+    assert "Snow Boot" in titles[0][0] and "Vacuum" in titles[1][0] and len(titles[1]) == 1
+    (total,) = db.execute("select total_cents from orders where number = '10042'").fetchone()
+    assert sum(r[2] for r in rows) < total
+
+
+def test_the_last_item_returned_refunds_what_is_left_of_the_total(demo_db_path: Path) -> None:
+    """Returns of every line, one after the other, refund the order total together."""
+    out = converse(
+        demo_db_path,
+        [
+            {
+                "session": "t",
+                "customer": 15,
+                "text": "I'd like to return the yoga mat from order 10038",
+            },
+            {"session": "t", "text": "it's too thin"},
+            {"session": "t", "text": "yes"},
+            {"session": "t", "text": "I also want to return the watch from order 10038"},
+            {"session": "t", "text": "it's too big"},
+            {"session": "t", "text": "yes"},
+            {"session": "t", "text": "I want to return the watch from order 10038"},
+        ],
+    )
+    assert out[2]["action"] == "return.created" and out[5]["action"] == "return.created"
+    assert out[6]["action"] == "return.refused"  # nothing left on the order to return
+    db = sqlite_utils.Database(demo_db_path)
+    refunds = [
+        r[0]
+        for r in db.execute(
+            "select refund_cents from returns where order_id = ?", [_order_id(db, "10038")]
+        ).fetchall()
+    ]
+    (total,) = db.execute("select total_cents from orders where number = '10038'").fetchone()
+    # Each refund is less its label fee, if the shop charges one: never more than the total.
+    assert len(refunds) == 2 and total - 2000 <= sum(refunds) <= total
+
+
+def test_a_reason_that_starts_with_not_is_the_reason_not_a_no(demo_db_path: Path) -> None:
+    out = converse(
+        demo_db_path,
+        [
+            {
+                "session": "n",
+                "customer": 9,
+                "text": "I want to return the hair dryer from order 10053",
+            },
+            {"session": "n", "text": "not what I expected"},
+            {"session": "n", "text": "yes"},
+        ],
+    )
+    assert out[1]["action"] != "reprompt" and "not what I expected" in out[1]["reply"]
+    assert out[2]["action"] == "return.created"
+    db = sqlite_utils.Database(demo_db_path)
+    (reason,) = db.execute("select reason from returns where rma = 'RMA-10053-1'").fetchone()
+    assert reason == "not what I expected"
+
+
+def test_a_reason_given_with_contact_details_keeps_none_of_them(demo_db_path: Path) -> None:
+    """The email said after the reason is neither stored nor repeated as "[email]"."""
+    out = converse(
+        demo_db_path,
+        [
+            {
+                "session": "e",
+                "text": "I want to return the hair dryer from order 10053 because it's too "
+                "loud, my email is "
+                + str(
+                    sqlite_utils.Database(demo_db_path)
+                    .execute(
+                        "select c.email from orders o join customers c on c.id = o.customer_id "
+                        "where o.number = '10053'"
+                    )
+                    .fetchone()[0]
+                ),
+            },
+            {"session": "e", "text": "yes"},
+        ],
+    )
+    assert "[email]" not in out[0]["reply"]
+    assert out[1]["action"] == "return.created"
+    db = sqlite_utils.Database(demo_db_path)
+    (reason,) = db.execute("select reason from returns where rma = 'RMA-10053-1'").fetchone()
+    assert reason == "it's too loud"
+
+
+def test_a_cancellation_reason_without_because_is_kept(demo_db_path: Path) -> None:
+    out = converse(
+        demo_db_path,
+        [
+            {
+                "session": "k",
+                "customer": 1,
+                "text": "please cancel order 10118, I found it cheaper elsewhere",
+            },
+            {"session": "k", "text": "yes"},
+        ],
+    )
+    assert out[1]["action"] == "order.cancelled"
+    db = sqlite_utils.Database(demo_db_path)
+    row = db.execute("select cancel_reason from orders where number = '10118'").fetchone()
+    assert row == ("I found it cheaper elsewhere",)
+
+
+def test_chinese_kind_words_name_lines_with_english_titles() -> None:
+    """ "耳机和手表" names the lines of a shop whose titles are only English (data:
+    zh_kind_words), and not the t-shirt."""
+    lines = [
+        {
+            "id": 1,
+            "title": "Aero Wireless Headphones - Black",
+            "product_type": "Headphones",
+            "quantity": 1,
+        },
+        {
+            "id": 2,
+            "title": "Pulse Smart Watch - Graphite / L",
+            "product_type": "Watches",
+            "quantity": 1,
+        },
+        {
+            "id": 3,
+            "title": "Merino Crew T-Shirt - L / Black",
+            "product_type": "T-Shirts",
+            "quantity": 2,
+        },
+    ]
+    picked = match_lines(lines, "我想退耳机和手表").selections
+    assert sorted(s.item["id"] for s in picked) == [1, 2]

@@ -100,6 +100,54 @@ def _recompute_totals(db: sqlite_utils.Database, order_id: int, at: str) -> int:
 
 
 # --- returns of chosen lines -----------------------------------------------------------------
+def returned_quantities(db: sqlite_utils.Database, order_id: int) -> dict[int, int]:
+    """How many units of each order line (by line id) are already on a return of the order
+    that was not rejected. A return stored without line ids (older rows, demo data) is
+    matched to its line by SKU, then by title."""
+    lines = order_lines(db, order_id)
+    by_sku = {str(line["sku"]): int(line["id"]) for line in lines if line.get("sku")}
+    by_title = {str(line["title"]): int(line["id"]) for line in lines}
+    known = {int(line["id"]) for line in lines}
+    taken: dict[int, int] = {}
+    rows = db.execute(
+        "select items from returns where order_id = ? and status != 'rejected'", [order_id]
+    ).fetchall()
+    for (raw,) in rows:
+        try:
+            items = json.loads(raw or "[]")
+        except ValueError:
+            continue
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict):
+                continue
+            line_id = item.get("order_item_id")
+            if line_id is None or int(line_id) not in known:
+                line_id = by_sku.get(str(item.get("sku"))) or by_title.get(str(item.get("title")))
+            if line_id is None:
+                continue
+            taken[int(line_id)] = taken.get(int(line_id), 0) + int(item.get("quantity") or 0)
+    return taken
+
+
+def refunded_on_returns(db: sqlite_utils.Database, order_id: int) -> int:
+    """The refunds of the order's returns so far (rejected ones left out), in cents."""
+    row = db.execute(
+        "select coalesce(sum(refund_cents), 0) from returns "
+        "where order_id = ? and status != 'rejected'",
+        [order_id],
+    ).fetchone()
+    return int(row[0] or 0)
+
+
+def returnable_lines(db: sqlite_utils.Database, order_id: int) -> list[dict[str, Any]]:
+    """The order's lines with ``returned`` (units already on a return) and ``remaining``
+    (units that could still come back) added."""
+    taken = returned_quantities(db, order_id)
+    out = []
+    for line in order_lines(db, order_id):
+        done = min(int(line["quantity"]), taken.get(int(line["id"]), 0))
+        out.append({**line, "returned": done, "remaining": int(line["quantity"]) - done})
+    return out
 
 
 def create_line_return(

@@ -32,6 +32,7 @@ from shopassist.engine.dialogue.policy_facts import (
     say_unknown,
     tier_benefit,
 )
+from shopassist.engine.dialogue.reason_text import clean_reason, reason_in_request
 from shopassist.engine.dialogue.templates import render
 from shopassist.engine.privacy import mask_pii
 from shopassist.engine.turn_result import Source
@@ -196,7 +197,11 @@ def cancel_act(ctx: FlowContext, out: Outcome) -> Outcome:
     fee = cancellation_fee_cents(ctx, out, order)
     was_paid = order["status"] != "pending"
     values = order_basics(ctx, out)
-    reason = mask_pii(str(ctx.state.slots.get("reason") or "")) or None
+    # Asked for or given with the request ("..., I found it cheaper elsewhere").
+    given = str(ctx.state.slots.get("reason") or "") or reason_in_request(
+        str(ctx.state.slots.get("request") or ""), str(order["number"])
+    )
+    reason = clean_reason(given or "") or None
     order_actions.cancel_with_reason(ctx.db, int(order["id"]), fee, reason, clock.now_iso())
     out.action = "order.cancelled"
     if reason:
@@ -389,6 +394,17 @@ def _return_window(ctx: FlowContext, out: Outcome) -> tuple[int, str] | None:
     return None if days is None else (int(days), "returns.window_days")
 
 
+def _nothing_left_to_return(ctx: FlowContext, order: dict[str, Any]) -> bool:
+    """The order is marked returned, or its returns already cover every unit of every line;
+    an order with one item returned can still return the others."""
+    if order["status"] == "returned":
+        return True
+    if not order.get("returns"):
+        return False
+    lines = order_actions.returnable_lines(ctx.db, int(order["id"]))
+    return not any(line["remaining"] > 0 for line in lines)
+
+
 @handler("check", "get_refund")
 def refund_check(ctx: FlowContext, out: Outcome) -> Outcome | None:
     order = ctx.order
@@ -415,7 +431,7 @@ def refund_check(ctx: FlowContext, out: Outcome) -> Outcome | None:
     if orders.is_refunded(order) and not order.get("returns"):
         out.action = "refund.explained"  # refunded by the shop, per its export
         return refund_from_financial_status(ctx, out, values)
-    if order.get("returns") or status == "returned":
+    if _nothing_left_to_return(ctx, order):
         ret = (order.get("returns") or [None])[-1]
         if ret:
             rsid = f"return:{ret['rma']}"
@@ -488,7 +504,8 @@ def refund_confirm(ctx: FlowContext, out: Outcome) -> Outcome:
         if titles
         else values["order_number"]
     )
-    out.say("get_refund.confirm", **values, items=items, reason=ctx.state.slots.get("reason", ""))
+    reason = clean_reason(str(ctx.state.slots.get("reason", "")))
+    out.say("get_refund.confirm", **values, items=items, reason=reason)
     if _free_return(ctx, out):
         out.say("refund.free_shipping")
     else:
@@ -524,7 +541,7 @@ def refund_act(ctx: FlowContext, out: Outcome) -> Outcome:
         ctx.db,
         order_id=order["id"],
         rma=rma,
-        reason=mask_pii(str(ctx.state.slots.get("reason", ""))),
+        reason=clean_reason(str(ctx.state.slots.get("reason", ""))),
         items=selected_return_items(lines),
         refund_cents=refund,
         refund_method="original_payment_method",

@@ -125,9 +125,11 @@ def run_flow(spec: FlowSpec, ctx: FlowContext, *, confirmed: bool = False) -> Ou
     """Walk the flow's steps; returns what to say this turn (the state is updated in place)."""
     state = ctx.state
     name = spec.handler or spec.name
-    if any(s.startswith("resolve:") for s in spec.steps) and "request" not in state.slots:
+    if (
+        any(s.startswith("resolve:") for s in spec.steps) or "reason" in spec.free_text
+    ) and "request" not in state.slots:
         # The message that started the task, for resolvers ("return the headphones" before
-        # the order number was known).
+        # the order number was known) and for a reason given with it.
         # Addresses are kept (as in the new_address slot); emails and phones are masked.
         state.slots["request"] = mask_pii(ctx.text, addresses=False)[:300]
     for step in spec.steps:

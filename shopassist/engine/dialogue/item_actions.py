@@ -27,6 +27,7 @@ from shopassist.engine.dialogue.lifecycle import (
 from shopassist.engine.dialogue.order_items import match_lines, split_target
 from shopassist.engine.dialogue.outcome import Outcome
 from shopassist.engine.dialogue.policy_facts import policy_value, say_unknown
+from shopassist.engine.dialogue.reason_text import MASKED_CONTACT
 from shopassist.engine.dialogue.templates import render
 from shopassist.engine.privacy import mask_pii
 from shopassist.engine.turn_result import Source
@@ -38,23 +39,17 @@ from shopassist.kb import order_actions, orders
 @handler("check", "get_refund:items")
 def resolve_return_items(ctx: FlowContext, out: Outcome) -> Outcome | None:
     """Which lines the return covers: named in the request or in the answer to "which?",
-    the only line of a one-line order, or asked for. Never the whole order by default."""
+    the only line left to return, or asked for. Never the whole order by default. Units
+    already on an earlier return of the order are not offered again: naming a line that
+    has fully come back is refused with what was returned."""
     slots = ctx.state.slots
     if slots.get("return_lines"):
         return None
-    lines = order_actions.order_lines(ctx.db, int(ctx.order["id"]))
-    if len(lines) == 1:
-        # One line: all of it, unless a smaller quantity is named ("return one of the two").
-        match = match_lines(lines, ctx.text, ctx.nlu.entities)
-        qty = match.selections[0].quantity if match.selections else int(lines[0]["quantity"])
-        barred = _not_returnable(ctx, out, lines)
-        if barred is not None:
-            ctx.state.end_flow()  # nothing else on the order could be returned instead
-            barred.resolved = True
-            return barred
-        slots["return_lines"] = [[lines[0]["id"], qty]]
-        slots["items"] = lines[0]["title"]
-        return None
+    known = order_actions.returnable_lines(ctx.db, int(ctx.order["id"]))
+    # A line's quantity is what can still come back; a line fully returned keeps its
+    # ordered quantity only so that naming it ("the two t-shirts") is still understood.
+    lines = [{**line, "quantity": line["remaining"] or line["quantity"]} for line in known]
+    open_lines = [line for line in lines if line["remaining"] > 0]
     # The answer to "which items?", this message (its entities give quantities: "one of the
     # two"), then the message that started the return.
     for text in (slots.get("items"), ctx.text, slots.get("request")):
@@ -64,16 +59,69 @@ def resolve_return_items(ctx: FlowContext, out: Outcome) -> Outcome | None:
         match = match_lines(lines, str(text), entities)
         if match.ambiguous:
             return _ask_which(ctx, out, "order_items.ambiguous", match.ambiguous[0])
-        if match.selections:
-            barred = _not_returnable(ctx, out, [s.item for s in match.selections])
+        if match.selections and not (match.all_items and len(open_lines) < len(lines)):
+            chosen = [s.item for s in match.selections]
+            barred = _already_returned(ctx, out, chosen, open_lines)
             if barred is None:
-                barred = _not_shipped(ctx, out, [s.item for s in match.selections])
+                barred = _not_returnable(ctx, out, chosen)
+            if barred is None:
+                barred = _not_shipped(ctx, out, chosen)
             if barred is not None:
                 return barred
-            slots["return_lines"] = [[s.item["id"], s.quantity] for s in match.selections]
+            slots["return_lines"] = [
+                [s.item["id"], min(s.quantity, s.item["remaining"])] for s in match.selections
+            ]
             slots["items"] = str(text)
             return None
-    return _ask_which(ctx, out, "order_items.which_return", lines)
+        if match.all_items and open_lines:
+            slots["return_lines"] = [[line["id"], line["remaining"]] for line in open_lines]
+            slots["items"] = str(text)
+            return None
+    if len(open_lines) == 1:
+        # One line left to return: all of what is left of it, unless a smaller quantity is
+        # named ("return one of the two").
+        only = open_lines[0]
+        match = match_lines([only], ctx.text, ctx.nlu.entities)
+        qty = match.selections[0].quantity if match.selections else int(only["remaining"])
+        barred = _not_returnable(ctx, out, [only])
+        if barred is not None:
+            if len(lines) == 1:
+                ctx.state.end_flow()  # nothing else on the order could be returned instead
+                barred.resolved = True
+            return barred
+        slots["return_lines"] = [[only["id"], min(qty, int(only["remaining"]))]]
+        slots["items"] = only["title"]
+        return None
+    return _ask_which(ctx, out, "order_items.which_return", open_lines)
+
+
+def _already_returned(
+    ctx: FlowContext,
+    out: Outcome,
+    items: list[dict[str, Any]],
+    open_lines: list[dict[str, Any]],
+) -> Outcome | None:
+    """A named line whose every unit is already on a return of this order is refused, with
+    the quantity returned and what else could still come back."""
+    for item in items:
+        if item["remaining"] > 0:
+            continue
+        out.action = "return.refused"
+        sid = f"order:{ctx.order['number']}"
+        returned = out.fact(
+            "order.item_returned", lines_text(ctx, [(item, int(item["returned"]))]), sid
+        )
+        if not open_lines:
+            ctx.state.end_flow()
+            out.resolved = True
+            return out.say(
+                "order_items.already_returned_all",
+                item=returned,
+                order_number=ctx.order["number"],
+            )
+        out.say("order_items.already_returned", item=returned, order_number=ctx.order["number"])
+        return _ask_which(ctx, out, "order_items.which_return", open_lines)
+    return None
 
 
 def _not_shipped(ctx: FlowContext, out: Outcome, items: list[dict[str, Any]]) -> Outcome | None:
@@ -128,18 +176,11 @@ def _ask_which(ctx: FlowContext, out: Outcome, key: str, lines: list[dict[str, A
 # --- addresses ------------------------------------------------------------------------------
 
 
-_MASKED_CONTACT = re.compile(
-    r"[\s,，;；\-–]*(?:my\s+)?(?:手机|电话|邮箱|phone|mobile|tel|e-?mail)?\s*(?:is|号码)?[:：]?\s*"
-    r"\[(?:email|phone)\][\s,，;；.。]*",
-    re.IGNORECASE,
-)
-
-
 def address_in_request(request: str) -> str | None:
     """The address in a request that carries one ("change the address on NW1011 to 455
     Granville St, ...", "收货地址改一下：上海市..."): the part after the last ":" or "to",
     without an email or phone given beside it; None when that part is no full address."""
-    text = _MASKED_CONTACT.sub(" ", request).strip(" ,，-")
+    text = MASKED_CONTACT.sub(" ", request).strip(" ,，-")
     colon = max(text.rfind("："), text.rfind(":"))
     part = text[colon + 1 :] if colon >= 0 else split_target(text)[1]
     parsed = parse_address(part) if part else None

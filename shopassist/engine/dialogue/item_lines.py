@@ -43,14 +43,18 @@ def selected_lines(ctx: FlowContext) -> list[tuple[dict[str, Any], int]]:
 
 
 def refund_base_cents(ctx: FlowContext, lines: list[tuple[dict[str, Any], int]]) -> int:
-    """What the chosen lines cost the customer: the whole order total when every unit comes
-    back, else the lines' share of the total without shipping (their tax and discount
+    """What the chosen lines cost the customer: the rest of the order total when the last
+    units come back, else the lines' share of the total without shipping (their tax and discount
     included, shipping kept)."""
     order = ctx.order
     all_lines = order_actions.order_lines(ctx.db, int(order["id"]))
     everything = sum(int(i["quantity"]) for i in all_lines)
-    if sum(q for _, q in lines) >= everything:
-        return int(order["total_cents"])
+    earlier = sum(order_actions.returned_quantities(ctx.db, int(order["id"])).values())
+    if sum(q for _, q in lines) + earlier >= everything:
+        # The last units of the order: what is left of the total after earlier returns'
+        # refunds, so all the refunds together come to the order total.
+        refunded = order_actions.refunded_on_returns(ctx.db, int(order["id"]))
+        return max(0, int(order["total_cents"]) - refunded)
     merchandise = sum(int(i["quantity"]) * int(i["unit_price_cents"]) for i in all_lines)
     chosen = sum(q * int(item["unit_price_cents"]) for item, q in lines)
     paid = int(order["total_cents"]) - int(order.get("shipping_cents") or 0)

@@ -34,6 +34,7 @@ from shopassist.engine.dialogue.interpret import (
 from shopassist.engine.dialogue.lexicon import lexicon, looks_like_injection, matches
 from shopassist.engine.dialogue.outcome import Outcome
 from shopassist.engine.dialogue.product_query import ProductRequest
+from shopassist.engine.dialogue.reason_text import clean_reason
 from shopassist.engine.dialogue.references import (
     named_product_ids,
     names_order_item,
@@ -479,6 +480,8 @@ class DialogueManager:
                     lexicon().free_return, ctx.text
                 ):
                     return True  # "不合适" reads as "no" to a classifier; here it is the reason
+                if ctx.intent == "deny" and not lexicon().no.match(ctx.text.lower().lstrip()):
+                    return True  # "not what I expected" is a reason, not a "no" to the question
                 if self._digression_in_free_text(ctx):
                     return False
                 return (
@@ -565,5 +568,5 @@ class DialogueManager:
                 # "order 10053, email ..., the size was wrong": the reason came early.
                 reason = lexicon().reason_after_marker(text) or _reason_clause(nlu)
                 if reason:
-                    slots["reason"] = mask_pii(reason)[:FREE_TEXT_MAX]
+                    slots["reason"] = clean_reason(reason)[:FREE_TEXT_MAX]
         return changed

@@ -53,6 +53,11 @@ def _data() -> dict[str, Any]:
         return tomllib.load(fh)
 
 
+def request_words() -> list[str]:
+    """Words that make a clause part of a request rather than its reason (data)."""
+    return [str(w).lower() for w in _data().get("request_words", [])]
+
+
 def _stem(word: str) -> str:
     """Plural and singular compare equal: headphones ~ headphone, glasses ~ glass."""
     if len(word) > 4 and word.endswith("es") and word[-3] in "sxz":
@@ -112,6 +117,15 @@ def _mentions(text: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in spans if text[a:b].strip()]
 
 
+def _zh_kind_named(run: str, words: set[str]) -> bool:
+    """Does a Chinese kind word in ``run`` ("耳机") name this line by the English words of
+    its title, type or category (data: ``zh_kind_words``)?"""
+    for zh, english in _data().get("zh_kind_words", {}).items():
+        if zh in run and any(_stem(w) in words for w in english):
+            return True
+    return False
+
+
 def _score(part: str, item: dict[str, Any], all_colours: set[str]) -> tuple[int, int] | None:
     """(name hits, colour/size hits) of one named part against one line; None on a clash
     (the part names a colour or size this line does not have)."""
@@ -130,6 +144,8 @@ def _score(part: str, item: dict[str, Any], all_colours: set[str]) -> tuple[int,
             ),
             default=0,
         )
+        if best < 2 and _zh_kind_named(run, words):
+            best = 2
         hits += 1 if best >= 2 else 0
     extra = 0
     mine = _colour_words(item)
