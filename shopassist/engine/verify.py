@@ -799,9 +799,13 @@ def _dropped_prefix(draft: str, reply: str) -> tuple[str, str] | None:
     for word in draft_words - reply_words:
         for prefix in prefixes:
             stem = word[len(prefix) :]
-            if word.startswith(prefix) and len(stem) >= 4 and stem in reply_words:
-                if stem not in draft_words:
-                    return word, stem
+            if (
+                word.startswith(prefix)
+                and len(stem) >= 4
+                and stem in reply_words
+                and stem not in draft_words
+            ):
+                return word, stem
     return None
 
 
