@@ -533,3 +533,36 @@ def test_chinese_kind_words_name_lines_with_english_titles() -> None:
     ]
     picked = match_lines(lines, "我想退耳机和手表").selections
     assert sorted(s.item["id"] for s in picked) == [1, 2]
+
+
+def test_a_size_word_keeps_the_colour_and_reads_the_shop_s_own_options(
+    demo_db_path: Path,
+) -> None:
+    """ "the large one" for a Black / M helmet is Black / L, not White / L, even when the size
+    lives only in the shop's own option ("Helmet Size", as Shopify's "Band Size") and the
+    size column is empty; "large" is matched against the product's value "L" (data)."""
+    db = sqlite_utils.Database(demo_db_path)
+    db.execute(
+        "update variants set size = null, options = json_object('Color', colour, "
+        "'Helmet Size', substr(title, -1)) where product_id = "
+        "(select product_id from variants where id = 316)"
+    )
+    db.conn.commit()
+    out = converse(
+        demo_db_path,
+        [
+            {
+                "session": "h",
+                "customer": 29,
+                "text": "can I change the helmet in order 10108 to the large one?",
+            },
+            {"session": "h", "text": "yes"},
+        ],
+    )
+    assert "Black / L" in out[0]["reply"], out[0]["reply"]
+    assert out[1]["action"] == "order.changed"
+    line = db.execute(
+        "select variant_id from order_items where order_id = "
+        "(select id from orders where number = '10108') and title like 'Velocity Aero%'"
+    ).fetchone()
+    assert line == (317,)

@@ -9,6 +9,7 @@ what is still missing, and the flow asks for that slot again. The writes are in
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -24,12 +25,16 @@ from shopassist.engine.dialogue.lifecycle import (
     shipped_on,
     window_start,
 )
-from shopassist.engine.dialogue.order_items import match_lines, split_target
+from shopassist.engine.dialogue.order_items import (
+    colour_option_names,
+    match_lines,
+    size_words,
+    split_target,
+)
 from shopassist.engine.dialogue.outcome import Outcome
 from shopassist.engine.dialogue.policy_facts import policy_value, say_unknown
-from shopassist.engine.dialogue.reason_text import MASKED_CONTACT
+from shopassist.engine.dialogue.reason_text import MASKED_CONTACT, clean_reason
 from shopassist.engine.dialogue.templates import render
-from shopassist.engine.privacy import mask_pii
 from shopassist.engine.turn_result import Source
 from shopassist.kb import order_actions, orders
 
@@ -331,30 +336,90 @@ def _named(value: str, attr: str, text: str) -> bool:
     return False
 
 
+def variant_options(variant: dict[str, Any]) -> dict[str, str]:
+    """A variant's option values by option name (lower case): the shop's own options
+    ("band size": "S") with the colour and size columns added when no option holds them."""
+    opts: dict[str, str] = {}
+    raw = variant.get("options")
+    try:
+        parsed = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        opts = {str(k).lower(): str(v) for k, v in parsed.items() if v not in (None, "")}
+    for attr in ("colour", "size"):
+        value = str(variant.get(attr) or "")
+        if value and not any(v.lower() == value.lower() for v in opts.values()):
+            opts[attr] = value
+    return opts
+
+
+def _size_word_values(text: str) -> set[str]:
+    """The option values size words in the text stand for ("small" -> S, "大号" -> L; data:
+    order_items.toml ``size_words``), to be matched against the product's own values."""
+    low = text.lower()
+    found: set[str] = set()
+    for word, values in sorted(size_words().items(), key=lambda kv: -len(kv[0])):
+        # The longest first, its words taken out: "extra large" is not also "large".
+        pattern = _attr_pattern(word) if word.isascii() else re.compile(re.escape(word))
+        if pattern.search(low):
+            found |= {str(v).lower() for v in values}
+            low = pattern.sub(" ", low)
+    return found
+
+
 def _wanted(
     ctx: FlowContext, line: dict[str, Any], variants: list[dict[str, Any]], text: str
 ) -> dict[str, str]:
-    """The colour and size the text asks for ("to black XL", "换成L码"), among the values the
-    product comes in; the NLU's colour/size entities in that part as a fallback ("large")."""
+    """The option values the text asks for ("to black XL", "换成L码", "the small band"),
+    among the values the product comes in, by option name; the NLU's colour/size entities
+    in that part as a fallback ("large"). Options not named keep the line's own value."""
     wanted: dict[str, str] = {}
-    for attr in ("colour", "size"):
-        values = {str(v[attr]) for v in variants if v.get(attr)}
-        found = [v for v in values if _named(v, attr, text)]
-        current = str(line.get(attr) or "")
-        other = [v for v in found if v.lower() != current.lower()]
+    current = variant_options(
+        next((v for v in variants if v["id"] == line.get("variant_id")), line)
+    )
+    by_name: dict[str, set[str]] = {}
+    for v in variants:
+        for name, value in variant_options(v).items():
+            by_name.setdefault(name, set()).add(value)
+    size_values = _size_word_values(text)
+    for name, values in by_name.items():
+        attr = (
+            "colour" if name in ("colour", "color") or name == _colour_option(by_name) else "size"
+        )
+        found = [v for v in sorted(values) if _named(v, attr, text)]
+        if not found and attr == "size":
+            found = [v for v in sorted(values) if v.lower() in size_values]
+        mine = current.get(name, "").lower()
+        other = [v for v in found if v.lower() != mine]
         if other or found:
-            wanted[attr] = (other or found)[0]
-            continue
-        start = ctx.text.find(text) if text else -1
+            wanted[name] = (other or found)[0]
+    if wanted:
+        return wanted
+    start = ctx.text.find(text) if text else -1
+    for attr in ("colour", "size"):
         for e in ctx.nlu.entities:
             if e.type == attr and (start < 0 or e.start >= start):
                 value = str(e.value or e.text).lower()
-                same = [v for v in values if v.lower() == value]
+                same = [(n, v) for n, vals in by_name.items() for v in vals if v.lower() == value]
                 # A size the product does not come in is still what was asked for: the
                 # reply then lists what it does come in.
-                wanted[attr] = same[0] if same else str(e.value or e.text)
+                if same:
+                    wanted[same[0][0]] = same[0][1]
+                else:
+                    wanted[attr] = str(e.value or e.text)
                 break
     return wanted
+
+
+def _colour_option(by_name: dict[str, set[str]]) -> str | None:
+    """The option that holds colours: named so ("color", "colour", "颜色") or with values
+    the lexicon knows as colours."""
+    colours = set(lexicon().colour_names_zh) | set(lexicon().colour_families)
+    for name, values in by_name.items():
+        if name in colour_option_names() or any(v.lower() in colours for v in values):
+            return name
+    return None
 
 
 def variant_label(ctx: FlowContext, variant: dict[str, Any]) -> str:
@@ -451,12 +516,13 @@ def resolve_item_change(ctx: FlowContext, out: Outcome) -> Outcome | None:
         # Not a colour or size ("add gift wrapping", a quantity): the general change path.
         slots["item_change_free"] = True
         return None
-    keep = {a: str(line.get(a) or "") for a in ("colour", "size")}
+    here = next((v for v in variants if v["id"] == line.get("variant_id")), line)
+    keep = variant_options(here)  # the line's own colour when only the size is named
     keep.update(wanted)
     matches = [
         v
         for v in variants
-        if all(str(v.get(a) or "").lower() == keep[a].lower() for a in keep if keep[a])
+        if all(variant_options(v).get(a, "").lower() == keep[a].lower() for a in keep if keep[a])
     ]
     matches = [v for v in matches if v["id"] != line.get("variant_id")]
     sid = f"order:{ctx.order['number']}"
@@ -566,7 +632,7 @@ def change_act(ctx: FlowContext, out: Outcome) -> Outcome | None:
                 variant=variant,
                 quantity=qty,
                 price_difference_cents=diff,
-                reason=mask_pii(str(ctx.state.slots.get("change_request", ""))),
+                reason=clean_reason(str(ctx.state.slots.get("change_request", ""))),
                 at=clock.now_iso(),
             )
             out.action = "exchange.created"

@@ -53,6 +53,16 @@ def _data() -> dict[str, Any]:
         return tomllib.load(fh)
 
 
+def size_words() -> dict[str, list[str]]:
+    """Size words and the option values they stand for ("small" -> S, SM; data)."""
+    return {str(k).lower(): list(v) for k, v in _data().get("size_words", {}).items()}
+
+
+def colour_option_names() -> set[str]:
+    """Names shops give the option that holds colours (data)."""
+    return {str(n).lower() for n in _data().get("colour_option_names", [])}
+
+
 def request_words() -> list[str]:
     """Words that make a clause part of a request rather than its reason (data)."""
     return [str(w).lower() for w in _data().get("request_words", [])]
