@@ -13,7 +13,8 @@ Every turn sent must be stored or reported: a reply line whose turn is in the da
 or an error line (and a non-zero exit). ``lost`` = sent - stored - reported; it must be 0.
 Prints turns sent / stored / reported / lost, the import's time, the writers' wall time
 under load against the baseline, and the worst wait of a writer (the longest gap between
-two of its output lines). ``--quick``: 20k rows and 50 turns per writer. Exit 1 when a
+two of its output lines), and the longest wait of a probe that takes the write lock every
+0.2 s during the import. ``--quick``: 20k rows and 50 turns per writer. Exit 1 when a
 turn is lost or a UNIQUE error is seen.
 """
 
@@ -117,6 +118,31 @@ class Writer(threading.Thread):
         self.wall = time.perf_counter() - start
 
 
+class LockProbe(threading.Thread):
+    """Takes the write lock (``begin immediate``, then commit) every 0.2 s while the import
+    runs and records the longest wait: how long any writer could be held up."""
+
+    def __init__(self, db: Path) -> None:
+        super().__init__(daemon=True)
+        self.db = db
+        self.stop = threading.Event()
+        self.worst = 0.0
+        self.probes = 0
+
+    def run(self) -> None:
+        conn = sqlite3.connect(self.db, timeout=600, isolation_level=None)
+        try:
+            while not self.stop.is_set():
+                started = time.perf_counter()
+                conn.execute("begin immediate")
+                self.worst = max(self.worst, time.perf_counter() - started)
+                conn.execute("commit")
+                self.probes += 1
+                self.stop.wait(0.2)
+        finally:
+            conn.close()
+
+
 def stored_turns(db: Path) -> set[str]:
     """The user texts stored for the load sessions (each carries its writer and number)."""
     conn = sqlite3.connect(db)
@@ -210,12 +236,18 @@ def main(argv: list[str]) -> int:
             text=True,
             env=env,
         )
-        time.sleep(1.0)  # the import has taken the write lock before the writers start
+        probe = LockProbe(db)
+        probe.start()
+        time.sleep(1.0)  # the import is under way before the writers start
         writers = run_writers(db, turns, env)
         out, err = importer.communicate()
         import_s = time.perf_counter() - start
+        probe.stop.set()
+        probe.join()
         load = tally(db, writers, turns)
         load["import_s"] = round(import_s, 2)
+        load["lock_probe_worst_wait_s"] = round(probe.worst, 2)
+        load["lock_probes"] = probe.probes
         load["import_exit"] = importer.returncode
         if importer.returncode:
             load["import_error"] = (err or out)[-300:]
@@ -238,6 +270,10 @@ def main(argv: list[str]) -> int:
                 f"{f['worst_wait_s']} s"
             )
         print(f"  import: {load['import_s']} s (exit {load['import_exit']})")
+        print(
+            f"  longest write-lock wait of a probe during the import: "
+            f"{load['lock_probe_worst_wait_s']} s ({load['lock_probes']} probes)"
+        )
         print(f"  writers' wall time under import vs baseline: {ratio:.2f}x")
         if load["error_samples"]:
             print(f"  error samples: {load['error_samples']}")

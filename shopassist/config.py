@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     serve_max_message_chars: int = Field(default=2_000, gt=0, description="Longest message")
     serve_session_messages_per_minute: int = Field(default=20, gt=0)
     serve_client_requests_per_minute: int = Field(default=600, gt=0)
+    # How long a web turn waits for another process's write lock (an import) before the
+    # request gets a 503 with Retry-After; the turn is then not stored (docs/security.md).
+    serve_write_wait_seconds: float = Field(default=15.0, gt=0, le=300)
     # Origins (scheme://host[:port]) whose pages may embed the chat and call the API.
     serve_allowed_origins: list[str] = Field(default_factory=list)
     # Bearer token that unlocks turn internals and binding a customer; unset: nobody can.

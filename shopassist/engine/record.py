@@ -15,8 +15,10 @@ retried within a bound, and a turn that still cannot be stored raises to the cal
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -37,12 +39,44 @@ from shopassist.pii import (
 )
 
 # How long a turn keeps retrying a busy database on top of SQLite's own busy timeout.
-# A catalog import holds the write lock for its whole transaction (atomic imports): a
-# 200k-row --replace took 106 s on the shared 2-core machine with two writers running,
-# and a 60 s bound reported 2 of 400 turns as not stored (benchmarks/bench_concurrency.py,
-# docs/security.md). Five minutes covers that with room; a longer wait is still an error
-# the caller sees, never a silent loss.
+# A merge import (import-catalog without --replace, import-orders) holds the write lock
+# for its whole transaction (atomic imports); a --replace builds its catalog without the
+# lock and holds it only for the swap (kb/importers/staging.py). Five minutes covers a
+# long merge import with room; a longer wait is still an error the caller sees, never a
+# silent loss. A web request waits less (``set_write_wait``, serve_write_wait_seconds).
 RECORD_RETRY_SECONDS = 300.0
+# Per-connection bounds set with set_write_wait (weak: they go with the Database object).
+_write_waits: weakref.WeakKeyDictionary[sqlite_utils.Database, float] = weakref.WeakKeyDictionary()
+
+
+class WriteWaitExceeded(sqlite3.OperationalError):
+    """The database stayed locked by another writer for the whole bound: nothing stored."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"database is locked: another process held the write lock for over "
+            f"{seconds:g} s (an import?); this turn was not stored"
+        )
+        self.seconds = seconds
+
+
+def set_write_wait(db: sqlite_utils.Database, seconds: float) -> None:
+    """Bound how long turns on this connection wait for the write lock, in all.
+
+    SQLite's own busy timeout is lowered to fit inside it, so one ``begin immediate``
+    cannot block past the bound. Used by ``serve``: a web request should fail fast with a
+    503 the page can retry rather than hang for minutes.
+    """
+    seconds = max(0.0, min(float(seconds), RECORD_RETRY_SECONDS))
+    _write_waits[db] = seconds
+    current = int(db.conn.execute("pragma busy_timeout").fetchone()[0])
+    db.conn.execute(f"pragma busy_timeout = {min(current, math.ceil(seconds * 1000))}")
+
+
+def write_wait(db: sqlite_utils.Database) -> float:
+    return _write_waits.get(db, RECORD_RETRY_SECONDS)
+
+
 _ENTITY_MASKS = {"email": EMAIL_MASK, "phone": PHONE_MASK}
 _KEPT_SLOTS = ("new_address",)  # values the customer gives on purpose, see above
 
@@ -132,19 +166,23 @@ def begin_write(db: sqlite_utils.Database) -> None:
     """BEGIN IMMEDIATE, waiting while another process holds the write lock.
 
     SQLite's busy timeout waits once; this retries on top of it with a growing pause,
-    up to ``RECORD_RETRY_SECONDS``, then raises (the caller reports the turn as not
-    stored). Used by the decide stage, whose flows write, and by the record stage.
+    up to ``RECORD_RETRY_SECONDS`` (or the connection's ``set_write_wait`` bound), then
+    raises ``WriteWaitExceeded`` (the caller reports the turn as not stored). Used by the decide stage, whose flows write, and by the record stage.
     """
-    deadline = time.monotonic() + RECORD_RETRY_SECONDS
+    bound = write_wait(db)
+    deadline = time.monotonic() + bound
     delay = 0.05
     while True:
         try:
             db.conn.execute("begin immediate")
             return
         except sqlite3.OperationalError as exc:
-            if not _busy(exc) or time.monotonic() >= deadline:
+            if not _busy(exc):
                 raise
-            time.sleep(delay)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise WriteWaitExceeded(bound) from exc
+            time.sleep(min(delay, left))
             delay = min(delay * 2, 1.0)
 
 

@@ -11,6 +11,7 @@ import asyncio
 import hmac
 import json
 import logging
+import math
 import re
 import sqlite3
 from collections.abc import AsyncIterator
@@ -218,6 +219,16 @@ class ChatServer:
                 "concurrent_message",
                 "another message of this session was being answered; send this one again",
             )
+        from shopassist.engine.record import WriteWaitExceeded
+
+        if isinstance(exc, WriteWaitExceeded):
+            return ApiError(
+                503,
+                "busy",
+                f"the shop's database was busy for over {exc.seconds:g} s (an import is "
+                "running); this message was not stored: send it again",
+                {"Retry-After": str(max(1, math.ceil(exc.seconds)))},
+            )
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
             return ApiError(503, "busy", "the database is busy; try again", {"Retry-After": "1"})
         log.exception("turn failed")
@@ -268,6 +279,10 @@ def create_app(
     settings: Settings, assistant: Assistant, *, close_on_shutdown: bool = True
 ) -> Starlette:
     """The app around an opened ``Assistant`` (the CLI opens it before serving)."""
+    from shopassist.engine.record import set_write_wait
+
+    # A web request waits for an import's write lock this long, not the CLI's minutes.
+    set_write_wait(assistant.db, settings.serve_write_wait_seconds)
     channel = WebChannel(assistant, settings)
     server = ChatServer(channel, settings)
     page = _page(settings)

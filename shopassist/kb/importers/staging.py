@@ -28,6 +28,7 @@ from contextlib import contextmanager
 import sqlite_utils
 
 from shopassist.kb.db import set_meta
+from shopassist.kb.importers.transaction import IMPORT_CACHE_KIB
 
 # Parents before children (foreign keys); dropped and emptied in the reverse order.
 CATALOG_TABLES = ("categories", "tags", "products", "product_tags", "variants")
@@ -67,6 +68,9 @@ def staged_catalog(db: sqlite_utils.Database) -> Iterator[None]:
     if missing:
         raise sqlite3.OperationalError(f"the catalog tables are missing: {', '.join(missing)}")
     _drop_staging(conn)
+    # The same bigger page cache a one-transaction import gets, for the temp schema.
+    previous_cache = conn.execute("pragma temp.cache_size").fetchone()[0]
+    conn.execute(f"pragma temp.cache_size = {IMPORT_CACHE_KIB}")
     try:
         for table in CATALOG_TABLES:
             conn.execute(_CREATE_TABLE.sub("create temp table ", tables[table], count=1))
@@ -81,6 +85,7 @@ def staged_catalog(db: sqlite_utils.Database) -> Iterator[None]:
         _drop_staging(conn)
         if conn.in_transaction:
             conn.commit()
+        conn.execute(f"pragma temp.cache_size = {int(previous_cache)}")
 
 
 def prepare_search_text(db: sqlite_utils.Database) -> bool:
