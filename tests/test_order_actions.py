@@ -566,3 +566,33 @@ def test_a_size_word_keeps_the_colour_and_reads_the_shop_s_own_options(
         "(select id from orders where number = '10108') and title like 'Velocity Aero%'"
     ).fetchone()
     assert line == (317,)
+
+
+def test_an_exported_carrier_and_tracking_number_are_said_without_events(
+    demo_db_path: Path,
+) -> None:
+    """A WooCommerce export's tracking columns give a shipment with a carrier and number but
+    no carrier events: the reply gives both, as facts of the shipment."""
+    db = sqlite_utils.Database(demo_db_path)
+    oid = _order_id(db, "10084")
+    db.execute(
+        "delete from tracking_events where shipment_id in "
+        "(select id from shipments where order_id = ?)",
+        [oid],
+    )
+    db.execute("delete from shipments where order_id = ?", [oid])
+    db.execute(
+        "insert into shipments (order_id, carrier, tracking_number, status, shipped_at) "
+        "values (?, 'Correios', 'BR123456789BR', 'shipped', '2026-11-25 10:00:00')",
+        [oid],
+    )
+    db.execute("update orders set fulfilled_at = '2026-11-25T10:00:00Z' where id = ?", [oid])
+    db.conn.commit()
+    out = converse(
+        demo_db_path, [{"session": "t", "customer": 18, "text": "where is order 10084?"}]
+    )
+    reply = out[0]["reply"]
+    assert "shipped on 2026-11-25" in reply
+    assert "Correios" in reply and "BR123456789BR" in reply
+    facts = {f["key"]: f["value"] for f in out[0].get("facts", [])}
+    assert facts.get("shipment.tracking_number") == "BR123456789BR"

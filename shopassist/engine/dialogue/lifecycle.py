@@ -15,7 +15,9 @@ from typing import Any
 from shopassist.engine.dialogue import formatting as fmt
 from shopassist.engine.dialogue.context import FlowContext
 from shopassist.engine.dialogue.outcome import Outcome
+from shopassist.engine.dialogue.policy_facts import policy_value
 from shopassist.engine.dialogue.templates import render
+from shopassist.engine.turn_result import Source
 from shopassist.kb import orders
 
 
@@ -74,10 +76,35 @@ def shipped_on(ctx: FlowContext, out: Outcome) -> Outcome | None:
     fulfilled = orders.fulfilled_at(order)
     if not fulfilled:
         return None
-    return out.say(
-        "lifecycle.shipped_on",
-        shipped_on=out.fact("order.fulfilled_at", fmt.day(fulfilled), f"order:{order['number']}"),
-    )
+    when = out.fact("order.fulfilled_at", fmt.day(fulfilled), f"order:{order['number']}")
+    if shipment.get("carrier") and shipment.get("tracking_number"):
+        # An export's tracking columns with no carrier events: the carrier and number are
+        # still what the customer needs to follow the parcel.
+        ssid = f"shipment:{shipment['id']}"
+        out.source(
+            Source(
+                id=ssid,
+                kind="shipment",
+                title=f"Shipment of order {order['number']}",
+                snippet=f"{shipment['carrier']} {shipment['tracking_number']}",
+            )
+        )
+        return out.say(
+            "lifecycle.shipped_on_tracked",
+            shipped_on=when,
+            carrier=out.fact("shipment.carrier", carrier_name(ctx, out, shipment), ssid),
+            tracking_number=out.fact("shipment.tracking_number", shipment["tracking_number"], ssid),
+        )
+    return out.say("lifecycle.shipped_on", shipped_on=when)
+
+
+def carrier_name(ctx: FlowContext, out: Outcome, shipment: dict[str, Any]) -> str:
+    """The carrier as the shop's policy names it in the reply's language, else as stored."""
+    carriers = {c.code: c for c in policy_value(ctx, out, "shipping.carriers") or []}
+    carrier = carriers.get(shipment["carrier"])
+    if carrier is not None and carrier.name:
+        return str(carrier.name.text(ctx.language))
+    return str(shipment["carrier"])
 
 
 def refund_from_financial_status(
