@@ -596,3 +596,28 @@ def test_an_exported_carrier_and_tracking_number_are_said_without_events(
     assert "Correios" in reply and "BR123456789BR" in reply
     facts = {f["key"]: f["value"] for f in out[0].get("facts", [])}
     assert facts.get("shipment.tracking_number") == "BR123456789BR"
+
+
+def test_a_partial_refund_is_answered_in_follow_ups_about_the_order(demo_db_path: Path) -> None:
+    """After an order was discussed, "was anything refunded on it?" and "how much was
+    refunded?" are answered from its financial status and refunded amount, not with the
+    return policy or a return-window refusal."""
+    db = sqlite_utils.Database(demo_db_path)
+    db.execute(
+        "update orders set financial_status = 'partially_refunded', refunded_cents = 1800 "
+        "where number = '10042'"
+    )
+    db.conn.commit()
+    out = converse(
+        demo_db_path,
+        [
+            {"session": "p", "customer": 9, "text": "where is my order 10042?"},
+            {"session": "p", "text": "was anything refunded on it?"},
+            {"session": "p", "text": "how much was refunded?"},
+        ],
+    )
+    for turn in out[1:]:
+        assert "$18.00" in turn["reply"] and turn["action"] == "refund.tracked", turn["reply"]
+    assert db.execute(
+        "select count(*) from returns where order_id = ?", [_order_id(db, "10042")]
+    ).fetchone() == (0,)

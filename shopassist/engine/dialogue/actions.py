@@ -32,7 +32,11 @@ from shopassist.engine.dialogue.policy_facts import (
     say_unknown,
     tier_benefit,
 )
-from shopassist.engine.dialogue.reason_text import clean_reason, reason_in_request
+from shopassist.engine.dialogue.reason_text import (
+    asks_what_was_refunded,
+    clean_reason,
+    reason_in_request,
+)
 from shopassist.engine.dialogue.templates import render
 from shopassist.engine.privacy import mask_pii
 from shopassist.engine.turn_result import Source
@@ -431,6 +435,14 @@ def refund_check(ctx: FlowContext, out: Outcome) -> Outcome | None:
     if orders.is_refunded(order) and not order.get("returns"):
         out.action = "refund.explained"  # refunded by the shop, per its export
         return refund_from_financial_status(ctx, out, values)
+    if orders.is_partially_refunded(order) and asks_what_was_refunded(ctx.text):
+        # "was anything refunded on it?" asks about the refund the export records; it does
+        # not start a return.
+        said = refund_from_financial_status(ctx, out, values)
+        if said is not None:
+            ctx.state.end_flow()
+            said.resolved = True
+            return said
     if _nothing_left_to_return(ctx, order):
         ret = (order.get("returns") or [None])[-1]
         if ret:

@@ -371,6 +371,12 @@ class DialogueManager:
             return False  # "can I return the bottle?": an item of the order just discussed
         if spec.name == "track_order" and ctx.state.last_action == "order.tracked":
             return False  # "怎么还没到？" right after tracking asks about that order
+        if (
+            ctx.state.last_order
+            and spec.name in ("get_refund", "track_refund")
+            and (ctx.state.last_action or "").startswith("refund.")
+        ):
+            return False  # "how much was refunded?" right after a refund answer: that order
         return matches(lex.general_question, text) and not matches(lex.own_request, text)
 
     def _with_resume(self, ctx: FlowContext, out: Outcome, *, suspend: bool = False) -> Outcome:

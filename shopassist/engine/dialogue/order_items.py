@@ -63,6 +63,11 @@ def colour_option_names() -> set[str]:
     return {str(n).lower() for n in _data().get("colour_option_names", [])}
 
 
+def refund_status_words() -> list[str]:
+    """Words asking what was already refunded, not for a return (data)."""
+    return [str(w).lower() for w in _data().get("refund_status_words", [])]
+
+
 def request_words() -> list[str]:
     """Words that make a clause part of a request rather than its reason (data)."""
     return [str(w).lower() for w in _data().get("request_words", [])]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from shopassist.engine.dialogue.order_items import request_words
+from shopassist.engine.dialogue.order_items import refund_status_words, request_words
 from shopassist.engine.privacy import mask_pii
 
 # A masked email or phone with the words that introduce it: "my email is [email]",
@@ -58,3 +58,10 @@ def reason_in_request(request: str, order_number: str | None = None) -> str | No
         if enough and not re.search(r"\d{3,}", clause):
             return clause
     return None
+
+
+def asks_what_was_refunded(text: str) -> bool:
+    """Does the message ask what was (already) refunded, rather than ask for a return?
+    ("how much was refunded?", "was anything refunded on it?", "退了多少"; data)."""
+    low = text.lower()
+    return any(_has_word(w, low) for w in refund_status_words())
