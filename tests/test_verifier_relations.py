@@ -300,3 +300,12 @@ def test_no_problem_is_not_a_negation() -> None:
     assert "negation" not in ok.failed_rules
     bad = verify_reply("Okay, I've not stopped the cancellation. Is there anything else?", plan)
     assert "negation" in bad.failed_rules
+
+
+def test_a_name_the_template_uses_must_be_kept() -> None:
+    plan = track_plan()
+    plan.customer_name = "Liam Chen"
+    plan.template_reply = "Hello Liam! " + plan.template_reply
+    dropped = verify_reply(track_plan().template_reply, plan)
+    assert "customer_name" in dropped.failed_rules
+    assert verify_reply("Hi Liam! " + track_plan().template_reply, plan).ok

@@ -600,6 +600,12 @@ class Verifier:
 
         if unasked_name(text, self.plan):
             return False, "uses the customer's name where the reply does not call for it"
+        name = _fold(self.plan.customer_name or "").strip()
+        template, reply = _fold(self.plan.template_reply), _fold(text)
+        used = [p for p in [name, *name.split()] if len(p) >= 2 and p in template]
+        if name and used and not any(p in reply for p in used):
+            # A rule asked for the name (a greeting by name): the rephrasing must keep it.
+            return False, "drops the customer's name, which the reply must use"
         return True, ""
 
     # each rule returns (ok, detail)
