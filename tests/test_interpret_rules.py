@@ -210,6 +210,28 @@ CASES: list[tuple[str, ip.Situation, str | None, str | None]] = [
     # (case, situation, rule id, intent read as)
     ("cancel words", situation("never mind", "deny"), "cancel_request", None),
     (
+        "an order sent to a new street address",
+        situation(
+            "please ship order 10114 to 445 Maple Drive, Portland, OR 97205 instead",
+            "track_order",
+            entities=[
+                number("please ship order 10114 to 445 Maple Drive, Portland, OR 97205", "10114")
+            ],
+        ),
+        "new_address_for_an_order",
+        "change_shipping_address",
+    ),
+    (
+        "an order sent somewhere without a street address stays a question",
+        situation(
+            "can you ship order 10114 to Canada?",
+            "track_order",
+            entities=[number("can you ship order 10114 to Canada?", "10114")],
+        ),
+        None,
+        None,
+    ),
+    (
         "warranty on a kind of product",
         situation("whats the warranty on speakers", "product_search"),
         "warranty_question",

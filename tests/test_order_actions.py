@@ -621,3 +621,69 @@ def test_a_partial_refund_is_answered_in_follow_ups_about_the_order(demo_db_path
     assert db.execute(
         "select count(*) from returns where order_id = ?", [_order_id(db, "10042")]
     ).fetchone() == (0,)
+
+
+def test_pay_order_n_with_a_method_instead_changes_that_order(demo_db_path: Path) -> None:
+    """ "can I pay order N with X instead? <email>": the order's payment changes (the words
+    that ask it are data: payment_change), not a list of accepted methods."""
+    out = converse(
+        demo_db_path,
+        [
+            {
+                "session": "y",
+                "text": "can I pay order 10099 with PayPal instead? charlotte.wright@example.net",
+            },
+            {"session": "y", "text": "yes"},
+        ],
+    )
+    assert "PayPal" in out[0]["reply"] and out[0]["action"] != "policy.payment_methods"
+    assert out[1]["action"] == "order.payment_method_changed"
+    db = sqlite_utils.Database(demo_db_path)
+    row = db.execute("select payment_method from orders where number = '10099'").fetchone()
+    assert row == ("PayPal",)
+
+
+def test_a_new_address_for_an_order_given_with_the_request_changes_it(demo_db_path: Path) -> None:
+    out = converse(
+        demo_db_path,
+        [
+            {
+                "session": "s",
+                "text": "please ship order 10099 to 445 Maple Drive, Apt 3B, Portland, OR 97205 "
+                "instead. charlotte.wright@example.net",
+            },
+            {"session": "s", "text": "yes"},
+        ],
+    )
+    assert "97205" in out[0]["reply"]
+    assert out[1]["action"] == "order.address_changed"
+    db = sqlite_utils.Database(demo_db_path)
+    (address,) = db.execute("select shipping_address from orders where number = '10099'").fetchone()
+    assert json.loads(address)["postal_code"] == "97205"
+    assert db.execute("select count(*) from tickets").fetchone() == (0,)
+
+
+def test_the_default_address_given_with_the_email_is_kept_until_identified(
+    demo_db_path: Path,
+) -> None:
+    """The address in the request survives the extra message that identifies the customer
+    (only the order number is asked for, the email having been given), and the order number
+    given then identifies them: no loop asking for both."""
+    out = converse(
+        demo_db_path,
+        [
+            {
+                "session": "d",
+                "text": "please update my default address to 77 Pine St, Boston, MA 02110. "
+                "my email is charlotte.wright@example.net",
+            },
+            {"session": "d", "text": "order 10099"},
+            {"session": "d", "text": "yes"},
+        ],
+    )
+    assert "order number" in out[0]["reply"] and "email" not in out[0]["reply"].split(":")[0]
+    assert "02110" in out[1]["reply"]
+    assert out[2]["action"] == "customer.address_set"
+    db = sqlite_utils.Database(demo_db_path)
+    (address,) = db.execute("select address from customers where id = 18").fetchone()
+    assert json.loads(address)["city"] == "Boston"

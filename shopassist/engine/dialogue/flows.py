@@ -28,6 +28,7 @@ from shopassist.engine.dialogue.context import (  # noqa: F401 - re-exported for
 from shopassist.engine.dialogue.outcome import Outcome
 from shopassist.engine.dialogue.state import PendingConfirmation
 from shopassist.engine.privacy import mask_pii
+from shopassist.kb.orders import normalise_order_number
 
 DATA = Path(__file__).parent / "data" / "flows.toml"
 
@@ -157,13 +158,22 @@ def run_flow(spec: FlowSpec, ctx: FlowContext, *, confirmed: bool = False) -> Ou
             state.last_order = access.number
         elif kind == "identify":
             if not state.verified:
+                entity = ctx.nlu.first("order_number")
+                if entity is not None and not state.slots.get("order_number"):
+                    # The order number asked for ("order SA-5105, email ...") identifies
+                    # the customer, though an account task has no order slot of its own.
+                    state.slots["order_number"] = normalise_order_number(
+                        str(entity.value or entity.text)
+                    )
                 if state.slots.get("order_number"):
                     access = ctx.ensure_access()
                     if access.status != "granted":
                         return _denied(ctx, access)
                 else:
                     state.step = "identify"
-                    return Outcome(use_llm=False).say("ask.identify")
+                    # An email or phone given already: ask only for what is missing.
+                    key = "ask.identify_number" if ctx.claim.given else "ask.identify"
+                    return Outcome(use_llm=False).say(key)
         elif kind == "check":
             allowed = spec.requires.get("status_in")
             if allowed and ctx.order["status"] not in allowed:

@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from shopassist.engine.dialogue.lexicon import Lexicon, lexicon, matches
 from shopassist.engine.nlu.result import NLUResult
+from shopassist.engine.privacy import mask_pii
 
 DATA = Path(__file__).parent / "data" / "interpret_rules.toml"
 # A shop's own rules file replaces the packaged one (an upgrade never overwrites it).
@@ -312,6 +313,8 @@ PREDICATES: dict[str, Predicate] = {
     "claim": lambda s, v: s.claim == bool(v),
     "waiting_free_text": lambda s, v: _waiting_free_text(s) == bool(v),
     "order_item": lambda s, v: s.order_item == bool(v),
+    # A street address in the message, as the PII masker finds one ("445 Maple Drive, ...").
+    "street_address": lambda s, v: ("[address]" in mask_pii(s.text)) == bool(v),
     "order_number": lambda s, v: (
         (s.nlu.first("order_number") is not None or bool(s.bare_number)) == bool(v)
     ),
