@@ -397,6 +397,50 @@ def test_reported_misreads(understander: Understander, text: str, expected: set[
     assert result.intent.name in expected, result.ranking[:3]
 
 
+LETTERED_SHOP = [
+    {"parts": [["L", "SA"], ["S", "-"], ["D", 4, 4]], "example": "SA-2201", "orders": 3}
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["查一下SA2290", "look up SA-2290", "order SA 2290 please", "订单30917在哪里 手机13700002222"],
+)
+def test_an_order_reference_with_a_look_up_verb_is_tracking(
+    understander: Understander, text: str
+) -> None:
+    """Cue rule order-reference-lookup: a message that is an order number (here of a shop
+    whose numbers have letters, which the classifier reads as an invoice or product code)
+    and a look-up verb asks about that order."""
+    shop = Understander(understander.model, order_shapes=LETTERED_SHOP)
+    result = shop.understand(text)
+    assert result.intent.name == "track_order", result.ranking[:3]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("cancel order SA-2290 please", "cancel_order"),
+        ("查一下SA2290的发票", "check_invoice"),
+        ("查一下订单SA2290能不能改地址", "change_shipping_address"),
+    ],
+)
+def test_an_order_reference_with_another_task_keeps_it(
+    understander: Understander, text: str, expected: str
+) -> None:
+    """The look-up rule stands aside when the message names the task itself."""
+    shop = Understander(understander.model, order_shapes=LETTERED_SHOP)
+    assert shop.understand(text).intent.name == expected
+
+
+@pytest.mark.parametrize("text", ["退货的地址给我发一下", "what's the address for returns"])
+def test_asking_for_the_return_address_is_a_return_policy_question(
+    understander: Understander, text: str
+) -> None:
+    """Asking where returns go is not a request to change one's own address."""
+    assert understander.understand(text).intent.name == "check_refund_policy"
+
+
 def test_an_email_alone_is_not_a_complaint(understander: Understander) -> None:
     result = understander.understand("what about nobody@example.com")
     assert result.intent.name == "out_of_scope", result.ranking[:3]
@@ -503,3 +547,17 @@ def test_short_account_messages_survive_retraining(understander: Understander) -
             result = nlu.understand(text)
             assert result.intent.name == intent, (text, result.ranking[:3])
             assert result.intent.confidence >= 0.75, (text, result.ranking[:3])
+
+
+def test_a_bare_ten_digit_number_is_a_phone_unless_the_shop_numbers_orders_so() -> None:
+    """A 10-digit North American number typed alone (asked for the email or phone) is a
+    phone; a shop whose order numbers have ten digits reads it as its order."""
+    from shopassist.engine.nlu.entities import EntityExtractor
+
+    found = EntityExtractor().extract("4155550134")
+    assert [(e.type, e.value) for e in found] == [("phone", "+14155550134")]
+    ten_digit_shop = [{"parts": [["D", 10, 10]], "example": "4100000001", "orders": 40}]
+    found = EntityExtractor(order_shapes=ten_digit_shop).extract("order 4155550134")
+    assert [e.type for e in found] == ["order_number"]
+    # No area code starts with 1.
+    assert "phone" not in [e.type for e in EntityExtractor().extract("1155550134")]

@@ -102,6 +102,9 @@ _EMAIL = re.compile(
 _PHONE_INTL = re.compile(r"(?<![A-Za-z0-9_+])\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){1,5}(?!\d)")
 _PHONE_US = re.compile(r"(?<![A-Za-z0-9_(])(?:\(\d{3}\)\s?|\d{3}[.-])\d{3}[\s.-]\d{4}(?!\d)")
 _PHONE_CN = re.compile(r"(?<![\d+])1[3-9]\d(?:[\s-]?\d{4}){2}(?!\d)")
+# A bare 10-digit North American number ("4155550134"): area code and exchange start 2-9.
+# Less sure than a written-out phone, so an order number of the shop's shape wins it.
+_PHONE_US_BARE = re.compile(r"(?<![A-Za-z0-9_+-])[2-9]\d{2}[2-9]\d{6}(?![A-Za-z0-9_-])")
 _PHONE_CONTEXT = re.compile(
     r"(?:phone|mobile|cell|call|tel|whatsapp|电话|手机|号码)\W{0,15}$", re.I
 )
@@ -122,6 +125,10 @@ def _phone_candidates(text: str) -> list[Candidate]:
             out.append(Candidate("phone", "+" + digits, *m.span(), confidence=0.95))
     for m in _PHONE_US.finditer(text):
         out.append(Candidate("phone", "+1" + _digits(m.group()), *m.span(), confidence=0.93))
+    for m in _PHONE_US_BARE.finditer(text):
+        context = _PHONE_CONTEXT.search(text[max(0, m.start() - 20) : m.start()])
+        conf = 0.93 if context else 0.85
+        out.append(Candidate("phone", "+1" + m.group(), *m.span(), confidence=conf))
     for m in _PHONE_CN.finditer(text):
         context = _PHONE_CONTEXT.search(text[max(0, m.start() - 20) : m.start()])
         # An 11-digit run is a plausible order number too; without phone words the
