@@ -687,3 +687,43 @@ def test_the_default_address_given_with_the_email_is_kept_until_identified(
     db = sqlite_utils.Database(demo_db_path)
     (address,) = db.execute("select address from customers where id = 18").fetchone()
     assert json.loads(address)["city"] == "Boston"
+
+
+def test_a_return_request_on_a_refunded_return_says_what_was_refunded(
+    demo_db_path: Path,
+) -> None:
+    out = converse(
+        demo_db_path,
+        [{"session": "f", "customer": 18, "text": "I want to return order 10015"}],
+    )
+    reply = out[0]["reply"]
+    assert "RMA-10015-1" in reply and "$424.44" in reply and "2026-10-07" in reply, reply
+    assert out[0]["action"] == "refund.tracked"
+    db = sqlite_utils.Database(demo_db_path)
+    assert db.execute(
+        "select count(*) from returns where order_id = ?", [_order_id(db, "10015")]
+    ).fetchone() == (1,)
+
+
+def test_a_reason_clause_without_reason_words_is_taken_from_the_request(
+    demo_db_path: Path,
+) -> None:
+    """ "..., I ordered two and only need one" is the reason: the request's clause that is
+    not the request (no return word, no order number, not the contact details)."""
+    out = converse(
+        demo_db_path,
+        [
+            {
+                "session": "q",
+                "customer": 9,
+                "text": "can I send back the hair dryer from order 10053? "
+                "I got one as a gift already",
+            },
+            {"session": "q", "text": "yes"},
+        ],
+    )
+    assert "I got one as a gift already" in out[0]["reply"], out[0]["reply"]
+    assert out[1]["action"] == "return.created"
+    db = sqlite_utils.Database(demo_db_path)
+    (reason,) = db.execute("select reason from returns where rma = 'RMA-10053-1'").fetchone()
+    assert reason == "I got one as a gift already"

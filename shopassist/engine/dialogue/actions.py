@@ -445,6 +445,10 @@ def refund_check(ctx: FlowContext, out: Outcome) -> Outcome | None:
             return said
     if _nothing_left_to_return(ctx, order):
         ret = (order.get("returns") or [None])[-1]
+        if ret and ret["status"] == "refunded":
+            # Already refunded: what went back, and when, is the answer.
+            out.action = "refund.tracked"
+            return say_return_refund(ctx, out, values, ret)
         if ret:
             rsid = f"return:{ret['rma']}"
             out.source(Source(id=rsid, kind="return", title=ret["rma"], snippet=ret["status"]))
@@ -575,6 +579,39 @@ def refund_act(ctx: FlowContext, out: Outcome) -> Outcome:
     return out
 
 
+def say_return_refund(
+    ctx: FlowContext, out: Outcome, values: dict[str, Any], ret: dict[str, Any]
+) -> Outcome:
+    """A return's state and refund amount, with the day it was refunded or how long a
+    refund takes."""
+    order = ctx.order
+    rsid = f"return:{ret['rma']}"
+    out.source(Source(id=rsid, kind="return", title=ret["rma"], snippet=ret["status"]))
+    out.say(
+        "refund.track",
+        **values,
+        rma=out.fact("return.rma", ret["rma"], rsid),
+        return_status=out.fact(
+            "return.status", fmt.status_label(ret["status"], ctx.language), rsid
+        ),
+        refund=out.fact(
+            "return.refund", fmt.money(ret.get("refund_cents") or 0, order["currency"]), rsid
+        ),
+    )
+    if ret.get("refunded_at"):
+        out.say(
+            "refund.refunded_on",
+            refunded_on=out.fact("return.refunded_at", fmt.day(ret["refunded_at"]), rsid),
+        )
+    else:
+        days = policy_fact(
+            ctx, out, "returns.refund_days", fact_key="policy.refund_processing_days"
+        )
+        if days is not None:
+            out.say("refund.processing", refund_days=days)
+    return out
+
+
 @handler("act", "track_refund")
 def track_refund(ctx: FlowContext, out: Outcome) -> Outcome:
     order = ctx.order
@@ -582,32 +619,7 @@ def track_refund(ctx: FlowContext, out: Outcome) -> Outcome:
     returns = order.get("returns") or []
     out.action = "refund.tracked"
     if returns:
-        ret = returns[-1]
-        rsid = f"return:{ret['rma']}"
-        out.source(Source(id=rsid, kind="return", title=ret["rma"], snippet=ret["status"]))
-        out.say(
-            "refund.track",
-            **values,
-            rma=out.fact("return.rma", ret["rma"], rsid),
-            return_status=out.fact(
-                "return.status", fmt.status_label(ret["status"], ctx.language), rsid
-            ),
-            refund=out.fact(
-                "return.refund", fmt.money(ret.get("refund_cents") or 0, order["currency"]), rsid
-            ),
-        )
-        if ret.get("refunded_at"):
-            out.say(
-                "refund.refunded_on",
-                refunded_on=out.fact("return.refunded_at", fmt.day(ret["refunded_at"]), rsid),
-            )
-        else:
-            days = policy_fact(
-                ctx, out, "returns.refund_days", fact_key="policy.refund_processing_days"
-            )
-            if days is not None:
-                out.say("refund.processing", refund_days=days)
-        return out
+        return say_return_refund(ctx, out, values, returns[-1])
     # No return of ours on it: the refund as the shop's export records it.
     said = refund_from_financial_status(ctx, out, values)
     if said is not None:

@@ -34,7 +34,7 @@ from shopassist.engine.dialogue.interpret import (
 from shopassist.engine.dialogue.lexicon import lexicon, looks_like_injection, matches
 from shopassist.engine.dialogue.outcome import Outcome
 from shopassist.engine.dialogue.product_query import ProductRequest
-from shopassist.engine.dialogue.reason_text import clean_reason
+from shopassist.engine.dialogue.reason_text import clean_reason, reason_in_request
 from shopassist.engine.dialogue.references import (
     named_product_ids,
     names_order_item,
@@ -573,6 +573,9 @@ class DialogueManager:
             elif slot == "reason" and not slots.get("reason"):
                 # "order 10053, email ..., the size was wrong": the reason came early.
                 reason = lexicon().reason_after_marker(text) or _reason_clause(nlu)
+                if not reason and starting:
+                    # "..., I ordered two and only need one": the request's other clause.
+                    reason = reason_in_request(text, slots.get("order_number"))
                 if reason:
                     slots["reason"] = clean_reason(reason)[:FREE_TEXT_MAX]
         return changed
