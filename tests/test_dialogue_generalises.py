@@ -277,3 +277,43 @@ def test_a_long_message_naming_several_items_asks_about_the_one_it_points_at(
     assert _titles(r)[0] == "Copperleaf Temperature-Control Kettle"
     assert "out of stock" in r.reply  # Matte White: none left
     assert "compare_without_a_comparison -> answer product_info" in r.interpret
+
+
+def test_the_product_shown_last_wins_a_colour_reference_over_an_older_list(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    """A list, then one product shown on its own: "the black one in S" is about that
+    product (it comes in the colour), not about a product of the older list."""
+    listing = "show me jackets"
+    one = "tell me more about the rain jacket"
+    then = "ok and the black one in size S?"
+    nlu = (
+        ScriptedNLU()
+        .say(listing, "product_search", 0.95)
+        .say(one, "product_info", 0.99)
+        .say(then, "product_info", 0.9, ("colour", "black", "Black"), ("size", "S", "S"))
+    )
+    bot = demo_assistant(demo_db, nlu)
+    listed = bot.turn("s", listing)
+    assert "Trailmark Grid Fleece Jacket" in _titles(listed)  # a listed jacket comes in black
+    assert _titles(bot.turn("s", one))[0] == "Trailmark Stormline Rain Jacket"
+    assert _titles(bot.turn("s", then))[0] == "Trailmark Stormline Rain Jacket"
+
+
+def test_a_product_we_do_not_carry_beats_the_topic_after_a_list(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    """After a list of jackets (one comes in black), a named product we lack asked for in
+    black is said to be not carried: neither a listed jacket nor "it" is meant."""
+    listing = "show me jackets"
+    ask = "I'd like the black Onyx Chakra Anklet, is it in stock?"
+    nlu = (
+        ScriptedNLU()
+        .say(listing, "product_search", 0.95)
+        .say(ask, "product_info", 0.97, ("colour", "black", "Black"))
+    )
+    bot = demo_assistant(demo_db, nlu)
+    bot.turn("s", listing)
+    r = bot.turn("s", ask)
+    assert r.action == "product.not_carried", r.reply
+    assert "Onyx Chakra Anklet" in r.reply and "Jacket" not in r.reply

@@ -81,10 +81,15 @@ def points_at_one(text: str) -> bool:
 
 
 def _listed_first(state: DialogueState) -> list[MentionedProduct]:
-    """Mentioned products, the last list's first and in its order, then the rest."""
+    """Mentioned products in the order a reference looks at them: a product shown on its
+    own after the last list first (the most recent product shown wins: "and the black one
+    in L?" right after it), then the last list's in its order, then the rest."""
     by_id = {m.product_id: m for m in state.mentioned}
     listed = [by_id[pid] for pid in state.shown if pid in by_id]
-    return listed + [m for m in state.mentioned if m.product_id not in state.shown]
+    rest = [m for m in state.mentioned if m.product_id not in state.shown]
+    if state.mentioned and state.mentioned[0].product_id not in state.shown:
+        return [state.mentioned[0]] + listed + rest[1:]
+    return listed + rest
 
 
 @dataclass(frozen=True)
@@ -347,6 +352,15 @@ def resolve_product_ids(
         )
     ):
         return [found.product_id]
+    if (
+        referenced
+        and (not points_at_one(nlu.text) or asks_for_a_product(nlu.text))
+        and unknown_name(db, nlu, state, language=language)
+    ):
+        # "the black 7 Chakra Bracelet" after a list, or "I want the X, is it available?":
+        # a product named that we do not carry beats the topic's colour or "it"; the reply
+        # says we don't carry it. ("is it good for the beach?" names no product: no verb.)
+        return []
     return referenced
 
 

@@ -121,13 +121,14 @@ def product_info(ctx: FlowContext, out: Outcome) -> Outcome:
         ctx.intent = "product_search"
         return product_search(ctx, out) or out
     products = _details(ctx, ctx.product_ids[:1])
+    if not products and ctx.unknown_name:
+        # "the black 7 Chakra Bracelet": a product we do not carry. Say so, and show what
+        # there is of the kind named, never a product sharing only a colour with it, nor
+        # the product talked about before.
+        return _say_not_carried(ctx, out)
     if not products and req is not None and req.wants_variant and ctx.state.mentioned:
         # "Is it in stock in M?" with nothing named: the product we were just talking about.
         products = _details(ctx, [ctx.state.mentioned[0].product_id])
-    if not products and ctx.unknown_name:
-        # "the black 7 Chakra Bracelet": a product we do not carry. Say so, and show what
-        # there is of the kind named, never a product sharing only a colour with it.
-        return _say_not_carried(ctx, out)
     products = products or _search(ctx, limit=1, strict=True)
     if not products:
         out.resolved = False
