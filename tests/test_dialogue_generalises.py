@@ -317,3 +317,28 @@ def test_a_product_we_do_not_carry_beats_the_topic_after_a_list(
     r = bot.turn("s", ask)
     assert r.action == "product.not_carried", r.reply
     assert "Onyx Chakra Anklet" in r.reply and "Jacket" not in r.reply
+
+
+def test_a_defect_of_an_item_of_the_order_discussed_gets_return_or_warranty(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    """Order 10001 (delivered 2026-05-29) is verified; a leak of its bottle, said with no
+    task word, is that item's return, refused past the window, with the warranty."""
+    first = "where's 10001? emma.johnson@example.com"
+    then = "my bottle has been leaking since last week"
+    nlu = (
+        ScriptedNLU()
+        .say(
+            first,
+            "track_order",
+            0.99,
+            ("order_number", "10001", "10001"),
+            ("email", "emma.johnson@example.com", "emma.johnson@example.com"),
+        )
+        .say(then, "out_of_scope", 0.4)
+    )
+    bot = demo_assistant(demo_db, nlu)
+    assert bot.turn("s", first).action == "order.tracked"
+    r = bot.turn("s", then)
+    assert r.action == "return.refused", r.reply
+    assert "2026-05-29" in r.reply and "warranty" in r.reply

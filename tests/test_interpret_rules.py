@@ -84,6 +84,24 @@ CASES: list[tuple[str, ip.Situation, str | None, str | None]] = [
         "complaint",
     ),
     (
+        "a defect of an item of the order discussed",
+        situation("the lamp flickers and stopped working", "out_of_scope", 0.5, order_item=True),
+        "defect_of_an_order_item",
+        "get_refund",
+    ),
+    (
+        "a defect of something not on the order discussed is left alone",
+        situation("the lamp flickers and stopped working", "out_of_scope", 0.5, order_item=False),
+        None,
+        None,
+    ),
+    (
+        "an item of the order without a defect is left alone",
+        situation("the lamp looks nice", "product_info", 0.8, order_item=True),
+        None,
+        None,
+    ),
+    (
         "missing words without an order are left to the classifier",
         situation("is anything missing from the starter kit", "product_info", 0.8),
         None,

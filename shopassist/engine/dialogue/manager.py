@@ -427,6 +427,7 @@ class DialogueManager:
             bare_number=bare_number(ctx.nlu, ctx.db),
             last_flow=state.last_flow if state.last_flow in load_flows() else None,
             unknown_name=ctx.unknown_name,
+            order_item=bool(state.last_order) and names_order_item(ctx.db, state, ctx.nlu),
         )
         commands = interpret(situation)
         ctx.commands.extend(commands)
