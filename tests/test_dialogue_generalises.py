@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 import sqlite_utils
-from test_dialogue_fakes import ScriptedNLU, demo_assistant
+from test_dialogue_fakes import ScriptedNLU, demo_assistant, make_assistant
 
 USD = {"currency": "USD"}
 
@@ -342,3 +342,38 @@ def test_a_defect_of_an_item_of_the_order_discussed_gets_return_or_warranty(
     r = bot.turn("s", then)
     assert r.action == "return.refused", r.reply
     assert "2026-05-29" in r.reply and "warranty" in r.reply
+
+
+def test_the_shops_contact_details_are_not_a_product_we_do_not_carry(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    """Asked for the shop's phone or email in words the classifier takes for a product
+    request, the reply never says we don't carry "a phone number" (references.toml
+    shop_details)."""
+    for ask, intent in (
+        ("do you have a phone number or email?", "product_search"),
+        ("do you have an email address?", "out_of_scope"),
+        ("can I have your number", "out_of_scope"),
+        ("有没有客服电话", "out_of_scope"),
+    ):
+        r = demo_assistant(demo_db, ScriptedNLU().say(ask, intent, 0.4)).turn("s", ask)
+        assert r.action != "product.not_carried", r.reply
+        assert "carry" not in r.reply and "没有客服" not in r.reply
+
+
+def test_a_kind_word_the_catalog_never_uses_does_not_make_a_product_unknown(
+    db: sqlite_utils.Database,
+) -> None:
+    """A Portuguese catalog names its mug "Caneca Azul": "the azul mug" is that product
+    (the catalog never says "mug"). The demo catalog sells bracelets under no name, and
+    test_a_product_we_do_not_carry_is_said_so_not_matched_on_its_colour keeps its answer."""
+    from pathlib import Path
+
+    from shopassist.kb.importers.catalog import import_catalog
+
+    import_catalog(db, Path(__file__).parent / "fixtures" / "import" / "woocommerce_pt_BR.csv")
+    ask = "do you have the azul mug?"
+    nlu = ScriptedNLU().say(ask, "product_search", 0.9)
+    r = make_assistant(db, nlu=nlu).turn("s", ask)
+    assert r.action != "product.not_carried", r.reply
+    assert "Caneca Azul" in r.reply

@@ -26,6 +26,7 @@ from shopassist.engine.nlu.result import NLUResult
 from shopassist.kb.order_actions import order_lines
 from shopassist.kb.orders import find_order
 from shopassist.kb.search import ProductDetail, get_product_cached, search_products
+from shopassist.kb.search.vocabulary import product_vocabulary
 from shopassist.text import CJK_CHAR, CJK_RUN, has_cjk
 
 DATA = Path(__file__).parent / "data" / "references.toml"
@@ -99,6 +100,8 @@ class ReferenceWords:
     cheaper: re.Pattern[str]
     pricier: re.Pattern[str]
     naming_verbs: re.Pattern[str]
+    shop_details: frozenset[str]
+    kind_words: frozenset[str]
     max_words: int
     max_chars: int
 
@@ -113,6 +116,8 @@ def reference_words() -> ReferenceWords:
         cheaper=_pattern(list(raw["cheaper"])),
         pricier=_pattern(list(raw["pricier"])),
         naming_verbs=_pattern(list(raw["naming_verbs"])),
+        shop_details=frozenset(w.lower() for w in raw["shop_details"]),
+        kind_words=frozenset(w.lower() for w in raw["kind_words"]),
         max_words=int(raw["max_words"]),
         max_chars=int(raw["max_chars"]),
     )
@@ -258,21 +263,44 @@ def unknown_name(
     if named_product_ids(nlu):
         return None
     text = _masked(nlu)
+    details = reference_words().shop_details
     for phrase in name_phrases(text):
         words = {w for w in _en_words(phrase) if not w.isdigit()}
-        if not words:
+        if not words or _names_shop_details(phrase, words, details):
             continue
         candidates = list(dict.fromkeys(state.shown + [m.product_id for m in state.mentioned]))
         candidates += _phrase_hits(db, phrase, language)
         known = False
         for pid in dict.fromkeys(candidates):
             p = get_product_cached(db, pid)
-            if p is not None and _name_score(phrase, p) > 0:
+            if p is not None and (_name_score(phrase, p) > 0 or _has_all_but_kind(db, words, p)):
                 known = True
                 break
         if not known:
             return _trimmed(phrase)
     return None
+
+
+def _has_all_but_kind(db: sqlite_utils.Database, words: set[str], p: ProductDetail) -> bool:
+    """Has the product more than half of the phrase's words once the generic kind words
+    the catalog never uses are left out? A catalog in another language names the kind in
+    its own words: "polo shirt" is its "Camisa Polo Algodão"; in a catalog that sells
+    shirts, a product without "shirt" in its name is no shirt."""
+    kinds = reference_words().kind_words
+    used = product_vocabulary(db).doc_freq
+    core = {w for w in words if not (w in kinds and w not in used and f"{w}s" not in used)}
+    if not core or core == words:
+        return False
+    name = _en_words(f"{p.title} {p.category or ''} {p.product_type or ''} {' '.join(p.tags)}")
+    return len(core & name) * 2 > len(core)
+
+
+def _names_shop_details(phrase: str, words: set[str], details: frozenset[str]) -> bool:
+    """Is the phrase the shop's own contact details ("a phone number", "你们的客服电话"),
+    which a customer asks for, not a product?"""
+    if has_cjk(phrase):
+        return any(d in phrase for d in details if has_cjk(d))
+    return words <= details
 
 
 def _trimmed(phrase: str) -> str:
