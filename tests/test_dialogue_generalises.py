@@ -258,6 +258,10 @@ def test_a_size_sold_out_in_every_variant_is_named(demo_db: sqlite_utils.Databas
         )
     ]
     assert sold_out and all(f"Sold out in {s}" in r.reply for s in sold_out)
+    # The sizes said to be available are only the ones in stock.
+    listed = r.reply.split("In stock in sizes ", 1)[1].split(".")[0]
+    assert listed and not any(s in listed.replace(" and ", ", ").split(", ") for s in sold_out)
+    assert "Sizes:" not in r.reply
 
 
 def test_a_long_message_naming_several_items_asks_about_the_one_it_points_at(

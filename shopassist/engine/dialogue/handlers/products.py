@@ -195,9 +195,19 @@ def product_info(ctx: FlowContext, out: Outcome) -> Outcome:
                     "product.colours", fmt.list_join(colours, lang), p.source_id, required=False
                 ),
             )
-        # Per size, whether any variant of it is in stock: "the 750 ml is sold out".
+        # Per size, whether any variant of it is in stock: "the 750 ml is sold out". A
+        # product in stock lists only the sizes that are, so a sold-out size is never
+        # listed as if it could be bought.
         sold_out = [s for s in sizes if not any(v.stock > 0 for v in p.variants if v.size == s)]
-        if sizes:
+        if sizes and sold_out and p.in_stock:
+            available = [s for s in sizes if s not in sold_out]
+            out.say(
+                "product.sizes_in_stock",
+                sizes=out.fact(
+                    "variant.sizes_in_stock", fmt.list_join(available, lang), p.source_id
+                ),
+            )
+        elif sizes:
             out.say(
                 "product.sizes",
                 sizes=out.fact(
