@@ -309,3 +309,23 @@ def test_a_name_the_template_uses_must_be_kept() -> None:
     dropped = verify_reply(track_plan().template_reply, plan)
     assert "customer_name" in dropped.failed_rules
     assert verify_reply("Hi Liam! " + track_plan().template_reply, plan).ok
+
+
+def test_a_chinese_date_role_after_the_date_is_checked() -> None:
+    plan = ReplyPlan(
+        intent="track_order",
+        action="order.tracked",
+        language="zh",
+        facts=[
+            Fact(key="order.number", value="10074", source_id="order:10074"),
+            Fact(key="shipment.latest_event_date", value="2026-11-29", source_id="shipment:61"),
+            Fact(key="shipment.estimated_delivery", value="2026-12-01", source_id="shipment:61"),
+        ],
+        template_reply="订单 10074 运输中。最新动态（2026-11-29）：配送延误。预计送达日期：2026-12-01。",
+    )
+    # An accepted reply of the bundled model on the dev suite: the delivery date called
+    # the latest update.
+    bad = "您的订单 10074 正在运输中。2026-12-01 的最新动态是配送延误，预计送达日期：2026-12-01。"
+    good = "您的订单 10074 正在运输中。2026-11-29 的最新动态是配送延误，预计 2026-12-01 送达。"
+    assert "units" in verify_reply(bad, plan).failed_rules
+    assert "units" not in verify_reply(good, plan).failed_rules

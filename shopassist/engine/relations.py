@@ -77,6 +77,7 @@ class ClaimRules:
     label_names: tuple[tuple[re.Pattern[str], str], ...]
     currency_names: dict[str, str]
     date_roles: tuple[tuple[re.Pattern[str], str], ...]
+    date_role_after: re.Pattern[str] | None  # joiner before a role word that follows a date
     qualities: tuple[str, ...]
     qualities_allowed: tuple[str, ...]
     ambiguous_colours: frozenset[str]
@@ -156,6 +157,12 @@ def claim_rules(language: str) -> ClaimRules:
         date_roles=tuple(
             (re.compile(_edge(f"(?:{p})", latin), re.I), role)
             for p, role in raw.get("date_roles", {}).items()
+            if p != "__after__"
+        ),
+        date_role_after=(
+            re.compile(raw["date_roles"]["__after__"])
+            if "__after__" in raw.get("date_roles", {})
+            else None
         ),
         qualities=tuple(p.lower() for p in raw["qualities"]["phrases"]),
         qualities_allowed=tuple(p.lower() for p in raw["qualities"].get("allowed", [])),
@@ -694,7 +701,8 @@ def _unit_occurrences(text: str, rules: ClaimRules) -> list[tuple[str, str, str]
 
 def _date_roles(text: str, rules: ClaimRules) -> list[tuple[str, str, str]]:
     """(date as written, role, context) for each date with a role word before it in its
-    clause ("Latest update (2026-11-27)" -> update)."""
+    clause ("Latest update (2026-11-27)" -> update), or attached after it where the
+    language puts it there ("2026-11-29 的最新动态")."""
     from shopassist.engine.verify import date_spans
 
     work = unicodedata.normalize("NFKC", text)
@@ -716,8 +724,18 @@ def _date_roles(text: str, rules: ClaimRules) -> list[tuple[str, str, str]]:
             for m in pattern.finditer(window):
                 if best is None or m.end() > best[0]:
                     best = (m.end(), role)
+        context = window + work[start:end]
+        if rules.date_role_after is not None:
+            joined = rules.date_role_after.match(work, end)
+            tail = work[joined.end() : joined.end() + 12] if joined else ""
+            for pattern, role in rules.date_roles:
+                m = pattern.match(tail)
+                if m is not None:
+                    best = (len(work), role)  # a role word attached after the date wins
+                    context = work[start : joined.end() + m.end()] if joined else context
+                    break
         if best is not None:
-            out.append((_date_key(work[start:end]), best[1], window + work[start:end]))
+            out.append((_date_key(work[start:end]), best[1], context))
         previous_end = end
     return out
 
