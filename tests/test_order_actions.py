@@ -727,3 +727,27 @@ def test_a_reason_clause_without_reason_words_is_taken_from_the_request(
     db = sqlite_utils.Database(demo_db_path)
     (reason,) = db.execute("select reason from returns where rma = 'RMA-10053-1'").fetchone()
     assert reason == "I got one as a gift already"
+
+
+def test_a_default_address_given_while_identifying_is_kept(demo_db_path: Path) -> None:
+    """The address typed while we wait for the order number is not "didn't catch that": it
+    is kept, only the order number is asked for again, and then it is saved."""
+    out = converse(
+        demo_db_path,
+        [
+            {
+                "session": "i",
+                "text": "I moved. can you change the address on my account? "
+                "charlotte.wright@example.net",
+            },
+            {"session": "i", "text": "77 Pine St, Boston, MA 02110"},
+            {"session": "i", "text": "10099"},
+            {"session": "i", "text": "yes"},
+        ],
+    )
+    assert out[1]["action"] != "reprompt" and "order number" in out[1]["reply"]
+    assert "02110" in out[2]["reply"]
+    assert out[3]["action"] == "customer.address_set"
+    db = sqlite_utils.Database(demo_db_path)
+    (address,) = db.execute("select address from customers where id = 18").fetchone()
+    assert json.loads(address)["postal_code"] == "02110"

@@ -172,7 +172,8 @@ def run_flow(spec: FlowSpec, ctx: FlowContext, *, confirmed: bool = False) -> Ou
                 else:
                     state.step = "identify"
                     # An email or phone given already: ask only for what is missing.
-                    key = "ask.identify_number" if ctx.claim.given else "ask.identify"
+                    given = ctx.claim.given or state.claimed_customer_id is not None
+                    key = "ask.identify_number" if given else "ask.identify"
                     return Outcome(use_llm=False).say(key)
         elif kind == "check":
             allowed = spec.requires.get("status_in")

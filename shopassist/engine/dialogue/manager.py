@@ -117,6 +117,11 @@ def _reason_clause(nlu: NLUResult) -> str | None:
     return None
 
 
+def _street_address(text: str) -> bool:
+    """A street address is in the text, as the PII masker finds one."""
+    return "[address]" in mask_pii(text)
+
+
 def _is_question(text: str) -> bool:
     return "?" in text or "？" in text or ends_with("question_end", text)
 
@@ -478,6 +483,8 @@ class DialogueManager:
             return True
         if step in ("verify", "identify") and (ctx.claim.given or nlu.first("order_number")):
             return True
+        if step == "identify" and "new_address" in spec.free_text and _street_address(ctx.text):
+            return True  # the new address, given before the order number that identifies
         if step == "collect:order_number":
             return bool(_DIGITS.search(ctx.text)) and not ctx.claim.given
         if step.startswith("collect:"):
@@ -571,6 +578,9 @@ class DialogueManager:
                 # A new address is the slot's value itself; every other PII is masked.
                 keep_address = slot == "new_address"
                 slots[slot] = mask_pii(text, addresses=not keep_address)[:FREE_TEXT_MAX]
+            elif slot == "new_address" and asked == "identify" and _street_address(text):
+                # Kept while the customer is identified, then read by the flow.
+                slots[slot] = mask_pii(text, addresses=False)[:FREE_TEXT_MAX]
             elif slot == "reason" and not slots.get("reason"):
                 # "order 10053, email ..., the size was wrong": the reason came early.
                 reason = lexicon().reason_after_marker(text) or _reason_clause(nlu)
