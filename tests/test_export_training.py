@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from shopassist.cli import app
 from shopassist.engine.generate import system_prompt
+from shopassist.engine.training_export import training_examples
 from shopassist.kb import conversations
 from shopassist.kb.db import open_db
 
@@ -97,3 +98,83 @@ def test_since_keeps_only_newer_turns_and_bad_dates_are_refused(tmp_path: Path) 
         app, ["export-training", "--db", str(db), str(tmp_path / "no" / "x.jsonl")]
     )
     assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+def test_model_replies_export_end_to_end_through_the_pipeline(
+    demo_db_path: Path, tmp_path: Path
+) -> None:
+    """The record stage stores each turn's draft and facts, so an accepted model reply is
+    exported (draft -> reply), a rejected one is not, and a staff edit of a model
+    suggestion is exported with the staff text against the template draft."""
+    from test_dialogue_fakes import DEMO_NOW, ScriptedNLU
+
+    from shopassist.config import Settings
+    from shopassist.engine.assistant import Assistant
+    from shopassist.engine.llm import FakeLLM
+    from shopassist.engine.pipeline import TurnPipeline
+
+    question = "how much is the AeroBuds Lite?"
+    GOOD = (  # noqa: N806
+        "Sure! The AeroBuds Lite sells for $59.00 and we have 207 of them in stock, in "
+        "Black, Mint and White. Battery: 6 h (24 h with case), charging over USB-C."
+    )
+    nlu = ScriptedNLU()
+    for _ in range(3):
+        nlu.say(question, "product_info", 0.99, ("product", "AeroBuds Lite", 2))
+    llm = FakeLLM(
+        [
+            GOOD,  # true: accepted
+            GOOD.replace("$59.00", "$49.00"),  # a price not in the facts: rejected
+            GOOD,  # accepted, then edited by staff
+        ]
+    )
+    db = open_db(demo_db_path)
+    settings = Settings()
+    bot = Assistant(settings, db, TurnPipeline(db, settings, nlu, backend=llm, now=DEMO_NOW))
+    accepted = bot.turn("a", question)
+    rejected = bot.turn("r", question)
+    assert accepted.provenance.kind == "llm", accepted.provenance
+    assert rejected.provenance.kind == "llm_rejected", rejected.provenance
+    suggested = bot.suggest("e", question)
+    assert suggested.turn.provenance.kind == "llm"
+    staff_text = "AeroBuds Lite is $59.00 - call me on +1 415 555 0134 if you need more."
+    bot.record_choice("e", suggested.turn.turn_index, "edited", staff_text)
+    stored = db.execute("select draft, facts from turns where conversation_id = 'a'").fetchone()
+    assert stored[0] == accepted.template_reply and "$59.00" in stored[1]
+    db.conn.close()
+
+    out = tmp_path / "train.jsonl"
+    result = runner.invoke(app, ["export-training", "--db", str(demo_db_path), str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    stats = json.loads(result.output)
+    assert stats["written"] == 2 and stats["accepted_model_replies"] == 1
+    assert stats["staff_edits"] == 1 and stats["skipped_no_draft"] == 0
+    examples = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    by_conv = {e["meta"]["conversation_id"]: e for e in examples}
+    assert set(by_conv) == {"a", "e"}  # the rejected turn is left out
+    model = by_conv["a"]["messages"]
+    assert model[0]["content"] == system_prompt("en")
+    assert accepted.template_reply in model[1]["content"]  # the draft it rephrased
+    assert model[2]["content"] == GOOD
+    assert any(f["value"] == "$59.00" for f in by_conv["a"]["facts"])
+    edit = by_conv["e"]["messages"]
+    assert suggested.turn.template_reply in edit[1]["content"]
+    assert edit[2]["content"].startswith("AeroBuds Lite is $59.00")
+    text = out.read_text("utf-8")
+    assert "555 0134" not in text  # PII masked
+    assert "$49.00" not in text
+
+
+def test_a_model_reply_staff_rejected_is_not_exported(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "shop.db")
+    with db.conn:
+        i = _turn(db, "s", "Your order 10090 is on its way!", "llm", created="2026-12-02T11:00:00")
+        db.execute("update turns set draft = 'Order 10090 is in transit.' where idx = ?", [i])
+    conversations.record_feedback(db, "s", i, kind="rejected", final_text="")
+    examples, stats = training_examples(db)
+    assert examples == [] and stats.skipped_rejected == 1
+    with db.conn:
+        db.execute("delete from feedback")
+    examples, stats = training_examples(db)
+    assert stats.accepted_model_replies == 1
+    assert examples[0]["messages"][-1]["content"] == "Your order 10090 is on its way!"

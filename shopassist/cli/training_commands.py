@@ -23,7 +23,7 @@ def export_training(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Write chat-format fine-tuning examples (system prompt, draft, the reply staff sent).
+    """Write chat-format fine-tuning examples (system prompt, facts, draft -> accepted reply).
 
     PII is masked; rejected model replies are left out. See docs/fine-tuning.md.
     """
@@ -56,7 +56,9 @@ def export_training(
         return
     console.print(
         f"Wrote {stats.written} example(s) to {file} "
-        f"({stats.staff_edits} staff edits); left out: {stats.skipped_unchanged} unchanged, "
-        f"{stats.skipped_no_draft} accepted model replies whose draft is not stored.",
+        f"({stats.staff_edits} staff edits, {stats.accepted_model_replies} accepted replies); "
+        f"left out: {stats.skipped_unchanged} unchanged, {stats.skipped_rejected} rejected by "
+        f"staff, {stats.skipped_no_draft} whose draft is not stored (turns from before drafts "
+        "were kept).",
         highlight=False,
     )

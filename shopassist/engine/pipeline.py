@@ -193,6 +193,7 @@ class TurnPipeline:
                         state=state,
                         retrieval=retrieval,
                         channel=channel,
+                        understand=self._understand,
                     ),
                 )
             if not decision.wrote:
@@ -222,6 +223,8 @@ class TurnPipeline:
                         handoff=decision.handoff,
                         handoff_summary=decision.handoff_summary,
                         channel=channel,
+                        draft=decision.plan.template_reply,
+                        facts=decision.plan.facts,
                     ),
                 )
         except BaseException:

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shopassist.engine.dialogue.state import DialogueState
 from shopassist.engine.nlu.result import NLUResult
-from shopassist.engine.turn_result import Provenance, Source
+from shopassist.engine.turn_result import Fact, Provenance, Source
 from shopassist.kb import conversations
 from shopassist.pii import (
     EMAIL_MASK,
@@ -155,6 +155,10 @@ class RecordInput(BaseModel):
     handoff: bool = False
     handoff_summary: str | None = None
     channel: str = "chat"
+    # What the reply rephrased (the plan's template reply) and the facts it rests on,
+    # stored masked so export-training can pair an accepted model reply with its draft.
+    draft: str | None = None
+    facts: list[Fact] = Field(default_factory=list)
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
@@ -236,5 +240,10 @@ def _write(db: sqlite_utils.Database, inp: RecordInput) -> int:
             "sentiment": inp.nlu.sentiment.label,
             "sentiment_score": inp.nlu.sentiment.score,
             "resolved": None if inp.resolved is None else int(inp.resolved),
+            "draft": mask_pii(inp.draft, is_identifier=known) if inp.draft else None,
+            "facts": json.dumps(
+                mask_value([f.model_dump(mode="json") for f in inp.facts], is_identifier=known),
+                ensure_ascii=False,
+            ),
         },
     )

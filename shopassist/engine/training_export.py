@@ -1,16 +1,18 @@
 """Fine-tuning data from the shop's own service: chat-format examples from stored turns.
 
 Each example is what the rephrasing model sees at run time (the generate stage's system
-prompt and user message around a draft) and, as the assistant's answer, a reply a
-person vouched for: a reply staff edited and sent (``feedback.kind = 'edited'``), or an
-accepted model reply whose draft is known. Everything is masked again with the record
-stage's masker on the way out (``record.mask_text``), so a phone or email that reached a
-staff edit does not reach the training file. Rejected model replies are never exported:
-the stored reply of an ``llm_rejected`` turn is the template, and it is not a rephrasing.
-
-What is stored limits what is exported: a turn row keeps its reply but not the draft
-(template) it rephrased, so an accepted model reply without a staff-feedback row naming
-its draft cannot become an example; ``ExportStats.skipped_no_draft`` counts them.
+prompt and user message around the draft) and, as the assistant's answer, a reply that
+was vouched for: an accepted model reply (provenance ``llm``, unless staff rejected it),
+or a reply staff edited and sent (``feedback.kind = 'edited'``) or sent as suggested
+(``'accepted'``). The draft is the template reply the record stage stores with each turn
+(``turns.draft``, masked like the reply); the plan's facts stored with it
+(``turns.facts``) go into the example beside the messages, since the run-time prompt
+carries no fact block. Everything is masked again on the way out (``record.mask_text``),
+so a phone or email that reached a staff edit does not reach the training file.
+Rejected model replies are never exported: the stored reply of an ``llm_rejected`` turn
+is the template, and it is not a rephrasing. Turns stored before drafts were kept can
+only give staff edits (their suggestion stands in for the draft);
+``ExportStats.skipped_no_draft`` counts the accepted model replies left out for that.
 """
 
 from __future__ import annotations
@@ -37,10 +39,13 @@ class ExportStats:
     accepted_model_replies: int = 0
     skipped_no_draft: int = 0
     skipped_unchanged: int = 0
+    skipped_rejected: int = 0
     by_language: dict[str, int] = field(default_factory=dict)
 
 
-def _example(language: str, action: str | None, draft: str, reply: str) -> dict[str, Any]:
+def _example(
+    language: str, action: str | None, draft: str, reply: str, facts: list[Any]
+) -> dict[str, Any]:
     plan = ReplyPlan(
         intent=action or "unknown",
         action=action,
@@ -51,13 +56,33 @@ def _example(language: str, action: str | None, draft: str, reply: str) -> dict[
     # Zero-shot: the adapter learns the task itself, not to continue a few-shot pattern.
     messages = [messages[0], messages[-1]]
     messages.append({"role": "assistant", "content": mask_text(reply)})
-    return {"messages": messages}
+    return {"messages": messages, "facts": facts}
+
+
+def _facts(raw: str | None) -> list[Any]:
+    """The stored facts (masked at record time), masked again like everything exported."""
+    try:
+        facts = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    if not isinstance(facts, list):
+        return []
+    return [
+        {k: mask_text(v) if isinstance(v, str) else v for k, v in f.items()}
+        for f in facts
+        if isinstance(f, dict)
+    ]
 
 
 def training_examples(
     db: sqlite_utils.Database, since: date | None = None
 ) -> tuple[list[dict[str, Any]], ExportStats]:
-    """The examples, oldest first, and what was counted or left out."""
+    """The examples, oldest first, and what was counted or left out.
+
+    A turn's latest staff choice decides: 'edited' exports the staff text, 'accepted'
+    the reply sent, 'rejected' nothing; a model reply without a choice is exported as
+    accepted by the verifier.
+    """
     stats = ExportStats()
     params: list[Any] = []
     where = ""
@@ -67,31 +92,39 @@ def training_examples(
     examples: list[dict[str, Any]] = []
     rows = db.execute(
         "select t.conversation_id, t.idx, t.created_at, t.language, t.action, t.provenance, "
-        "f.kind, f.suggested_text, f.final_text "
-        "from turns t left join feedback f on f.turn_id = t.id "
-        "and f.kind in ('edited', 'accepted') "
+        "t.reply, t.draft, t.facts, f.kind, f.suggested_text, f.final_text "
+        "from turns t left join feedback f on f.id = ("
+        "  select max(g.id) from feedback g where g.turn_id = t.id "
+        "  and g.kind in ('edited', 'accepted', 'rejected')) "
         f"where (f.id is not null or t.provenance = 'llm') {where} "
-        "order by t.created_at, t.conversation_id, t.idx, f.id",
+        "order by t.created_at, t.conversation_id, t.idx",
         params,
     ).fetchall()
-    for conv, idx, created, language, action, provenance, kind, suggested, final in rows:
+    for row in rows:
+        conv, idx, created, language, action, provenance, reply = row[:7]
+        draft, facts, kind, suggested, final = row[7:]
         lang = language or "en"
-        if kind == "edited" and suggested and final:
-            if final.strip() == suggested.strip():
-                stats.skipped_unchanged += 1
-                continue
-            example = _example(lang, action, suggested, final)
-            stats.staff_edits += 1
-        elif kind == "accepted" and provenance == "llm" and suggested and final:
-            # Staff sent the model's reply as it was; the suggestion row names its draft
-            # only when the suggestion differs from the reply, which it then is not.
-            stats.skipped_no_draft += 1
+        if kind == "rejected":
+            stats.skipped_rejected += 1
             continue
-        elif provenance == "llm" and kind is None:
-            stats.skipped_no_draft += 1
-            continue
+        if kind in ("edited", "accepted"):
+            target = final
+        elif provenance == "llm":
+            target = reply
         else:
             continue
+        source = draft or (suggested if kind == "edited" else None)
+        if not source or not target:
+            stats.skipped_no_draft += 1
+            continue
+        if target.strip() == source.strip():
+            stats.skipped_unchanged += 1  # a copy of the draft teaches no rephrasing
+            continue
+        example = _example(lang, action, source, target, _facts(facts))
+        if kind == "edited":
+            stats.staff_edits += 1
+        else:
+            stats.accepted_model_replies += 1
         example["meta"] = {"conversation_id": conv, "turn_index": idx, "created_at": created}
         examples.append(example)
         stats.by_language[lang] = stats.by_language.get(lang, 0) + 1

@@ -525,3 +525,16 @@ def m010_policy_file_format(db: sqlite_utils.Database) -> None:
     except PolicyError:
         return
     write_policy(db, policy, "demo:policies.toml")
+
+
+@migration
+def m011_turn_draft(db: sqlite_utils.Database) -> None:
+    """What a turn's reply rephrased (``engine/record.py``): the plan's template reply and the
+    facts it rests on, both masked like the reply, so ``export-training`` can turn an
+    accepted model reply into an example (draft -> reply). Null on turns stored before."""
+    db.conn.executescript(
+        """
+        alter table turns add column draft text;
+        alter table turns add column facts text;  -- JSON list of the plan's facts, masked
+        """
+    )
