@@ -381,3 +381,55 @@ def test_a_kind_word_the_catalog_never_uses_does_not_make_a_product_unknown(
     r = make_assistant(db, nlu=nlu).turn("s", ask)
     assert r.action != "product.not_carried", r.reply
     assert "Caneca Azul" in r.reply
+
+
+def test_every_request_of_a_long_message_is_answered_in_order(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    """A long message with an order question and a product question (data/requests.toml
+    cuts it at sentence ends and before "and separately"): both answered, in the order
+    written, the identity given in the message used for the order; a part that is no
+    request ("Good morning, ...") adds no "I didn't understand"."""
+    from shopassist.engine.dialogue.requests import split_parts
+
+    ask = (
+        "Good morning, I have two things to sort out today and I hope you can help me with "
+        "both of them. First, where is my order 10023? My email is olivia.martinez@example.org. "
+        "And separately, is the Trailmark Stormline Rain Jacket available in black in size L?"
+    )
+    parts = split_parts(ask)
+    assert len(parts) == 4 and parts[3].startswith("And separately")
+    email = ("email", "olivia.martinez@example.org", "olivia.martinez@example.org")
+    jacket = ("product", "Trailmark Stormline Rain Jacket", None)
+    nlu = (
+        ScriptedNLU()
+        .say(ask, "product_info", 0.6, ("order_number", "10023", "10023"), email)
+        .say(parts[1], "track_order", 0.97, ("order_number", "10023", "10023"))
+        .say(parts[2], "out_of_scope", 0.5, email)
+        .say(parts[3], "product_info", 0.95, ("colour", "black", "Black"), ("size", "L", "L"))
+    )
+    r = demo_assistant(demo_db, nlu).turn("s", ask)
+    assert jacket[1] in r.reply and "Black / L" in r.reply, r.reply
+    assert "Order 10023" in r.reply
+    assert r.reply.index("Order 10023") < r.reply.index(jacket[1])
+    assert "didn't" not in r.reply
+
+
+def test_a_long_message_with_one_request_is_read_whole() -> None:
+    from shopassist.engine.dialogue.requests import requests_in
+
+    ask = (
+        "I've been a customer for years and I love your shop. My sister recommended you to me "
+        "and she is very happy too. I ordered a jacket last week. Where is order 10023 now? "
+        "It was supposed to arrive on Monday."
+    )
+
+    def understand(text: str) -> Any:
+        intent = "track_order" if "10023" in text else "out_of_scope"
+        return (
+            ScriptedNLU()
+            .say(text, intent, 0.95 if intent != "out_of_scope" else 0.3)
+            .understand(text)
+        )
+
+    assert requests_in(ask, understand) == []

@@ -10,6 +10,7 @@ committed: the record stage commits them together with the turn.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import sqlite_utils
@@ -20,16 +21,18 @@ from shopassist.engine.dialogue.handoff import build_handoff_summary
 from shopassist.engine.dialogue.manager import DialogueManager
 from shopassist.engine.dialogue.outcome import Outcome
 from shopassist.engine.dialogue.planner import build_plan
+from shopassist.engine.dialogue.requests import requests_in
 from shopassist.engine.dialogue.rules import apply_after, flags_before
 from shopassist.engine.dialogue.state import DialogueState
 from shopassist.engine.nlu.result import NLUResult
 from shopassist.engine.plan import ReplyPlan
-from shopassist.engine.retrieve import Retrieval
+from shopassist.engine.retrieve import Retrieval, RetrieveInput, retrieve
 from shopassist.engine.turn_result import Source
 from shopassist.text import CJK_CHAR, CJK_RANGES
 
 _CJK = CJK_CHAR
 _MANAGER = DialogueManager()
+_NOT_AN_ANSWER = frozenset({"fallback", "reprompt"})
 
 
 class DecideInput(BaseModel):
@@ -41,6 +44,9 @@ class DecideInput(BaseModel):
     state: DialogueState
     retrieval: Retrieval
     channel: str = "chat"
+    # The understand stage, to read each request of a long message on its own (None: the
+    # message is always read whole).
+    understand: Callable[[str], NLUResult] | None = None
 
 
 class Decision(BaseModel):
@@ -100,28 +106,38 @@ def decide(db: sqlite_utils.Database, inp: DecideInput) -> Decision:
     }
     flags, fired = flags_before(context)
 
-    ctx = FlowContext(
-        db=db,
-        session_id=inp.session_id,
-        state=state,
-        nlu=nlu,
-        text=inp.text,
-        language=state.language,
-        claim=claim,
-        flags=flags,
-        product_ids=inp.retrieval.product_ids,
-        product_hits=inp.retrieval.product_hits,
-        faq_hits=inp.retrieval.faq_hits,
-        product_request=inp.retrieval.request,
-        variant_found=inp.retrieval.variant_found,
-        unmet=inp.retrieval.unmet,
-        nearest=inp.retrieval.nearest,
-        unknown_name=inp.retrieval.unknown_name,
-        intent=nlu.intent.name,
-        channel=inp.channel,
-    )
+    def context_for(text: str, nlu: NLUResult, retrieval: Retrieval) -> FlowContext:
+        return FlowContext(
+            db=db,
+            session_id=inp.session_id,
+            state=state,
+            nlu=nlu,
+            text=text,
+            language=state.language,
+            claim=claim,
+            flags=flags,
+            product_ids=retrieval.product_ids,
+            product_hits=retrieval.product_hits,
+            faq_hits=retrieval.faq_hits,
+            product_request=retrieval.request,
+            variant_found=retrieval.variant_found,
+            unmet=retrieval.unmet,
+            nearest=retrieval.nearest,
+            unknown_name=retrieval.unknown_name,
+            intent=nlu.intent.name,
+            channel=inp.channel,
+        )
+
     failures_before = state.failures
-    outcome = _MANAGER.decide(ctx)
+    extra_sources: list[Source] = []
+    parts = requests_in(inp.text, inp.understand) if inp.understand and not state.flow else []
+    if parts:
+        # Several requests in one message: each answered in the order written, the state
+        # each leaves (an order verified, a product shown) the context of the next.
+        ctx, outcome = _answer_each(db, parts, state, context_for, extra_sources)
+    else:
+        ctx = context_for(inp.text, nlu, inp.retrieval)
+        outcome = _MANAGER.decide(ctx)
     context["tier"] = state.customer_tier if state.verified else None
 
     frustrated = bool(nlu.sentiment.frustrated or state.frustrated_trend)
@@ -169,7 +185,7 @@ def decide(db: sqlite_utils.Database, inp: DecideInput) -> Decision:
         outcome, intent=ctx.intent, language=state.language, state=state, customer_text=inp.text
     )
     sources = list(inp.retrieval.sources)
-    for s in outcome.sources:
+    for s in extra_sources + outcome.sources:
         if all(s.id != t.id for t in sources):
             sources.append(s)
     return Decision(
@@ -186,6 +202,36 @@ def decide(db: sqlite_utils.Database, inp: DecideInput) -> Decision:
         ],
         wrote=wrote,
     )
+
+
+def _answer_each(
+    db: sqlite_utils.Database,
+    parts: list[tuple[str, NLUResult]],
+    state: DialogueState,
+    context_for: Callable[[str, NLUResult, Retrieval], FlowContext],
+    sources: list[Source],
+) -> tuple[FlowContext, Outcome]:
+    """Run the dialogue manager on each request of the message in turn and join the
+    replies; the first request's context stands for the turn (its intent, and the rules
+    that fired in every part)."""
+    answered: list[tuple[FlowContext, Outcome]] = []
+    for text, part_nlu in parts:
+        retrieval = retrieve(
+            db, RetrieveInput(text=text, nlu=part_nlu, state=state, language=state.language)
+        )
+        sources.extend(s for s in retrieval.sources if all(s.id != t.id for t in sources))
+        ctx = context_for(text, part_nlu, retrieval)
+        answered.append((ctx, _MANAGER.decide(ctx)))
+    # A part the dialogue could not place at all is context, not a question: its "I didn't
+    # understand" is left out while another part was answered.
+    placed = [(c, a) for c, a in answered if a.action not in _NOT_AN_ANSWER] or answered[:1]
+    first, outcome = placed[0]
+    for ctx, answer in placed[1:]:
+        first.commands.extend(ctx.commands)
+        outcome.merge(answer)
+        if answer.resolved is False:
+            outcome.resolved = False
+    return first, outcome
 
 
 def _first_name(name: str, language: str) -> str:

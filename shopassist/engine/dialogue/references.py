@@ -225,7 +225,7 @@ def product_by_partial_name(
         p = get_product_cached(db, pid)
         if p is None or p.status != "active":
             continue
-        scored.append((max(_name_score(ph, p) for ph in phrases), pid))
+        scored.append((max(_phrase_score(ph, p) for ph in phrases), pid))
     scored.sort(key=lambda s: -s[0])  # stable: the conversation's products first on a tie
     if not scored or scored[0][0] == 0:
         return None
@@ -273,12 +273,39 @@ def unknown_name(
         known = False
         for pid in dict.fromkeys(candidates):
             p = get_product_cached(db, pid)
-            if p is not None and (_name_score(phrase, p) > 0 or _has_all_but_kind(db, words, p)):
+            if p is not None and (
+                _name_score(phrase, p) > 0
+                or _has_all_but_kind(db, words, p)
+                or _starts_with_its_name(phrase, p)
+            ):
                 known = True
                 break
         if not known:
             return _trimmed(phrase)
     return None
+
+
+def _phrase_score(phrase: str, p: ProductDetail) -> int:
+    """_name_score, or 1 for a phrase that starts with a word of the product's name."""
+    return _name_score(phrase, p) or int(_starts_with_its_name(phrase, p))
+
+
+def _starts_with_its_name(phrase: str, p: ProductDetail) -> bool:
+    """Does the phrase start with a word of the product's name? A phrase runs on to the
+    punctuation, past the name into the question ("the puffer run small"): its first word
+    is the name's, the rest may be anything."""
+    filler = reference_words().filler
+    first = next(
+        (
+            _singular(w)
+            for w in _WORD.findall(phrase.lower())
+            if w not in filler and len(w) > 1 and not w.isdigit()
+        ),
+        None,
+    )
+    if first is None or has_cjk(phrase):
+        return False
+    return first in _en_words(f"{p.title} {p.category or ''} {p.product_type or ''}")
 
 
 def _has_all_but_kind(db: sqlite_utils.Database, words: set[str], p: ProductDetail) -> bool:
