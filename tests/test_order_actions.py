@@ -751,3 +751,13 @@ def test_a_default_address_given_while_identifying_is_kept(demo_db_path: Path) -
     db = sqlite_utils.Database(demo_db_path)
     (address,) = db.execute("select address from customers where id = 18").fetchone()
     assert json.loads(address)["postal_code"] == "02110"
+
+
+def test_a_cancel_refusal_of_an_order_that_arrived_does_not_say_once_it_arrives(
+    demo_db_path: Path,
+) -> None:
+    out = converse(demo_db_path, [{"session": "z", "customer": 4, "text": "cancel order 10023"}])
+    assert out[0]["action"] == "cancel_order.refused"
+    assert "once it arrives" not in out[0]["reply"].lower() and "return" in out[0]["reply"]
+    out = converse(demo_db_path, [{"session": "y", "customer": 1, "text": "cancel order 10118"}])
+    assert out[0]["action"] != "cancel_order.refused"  # an unshipped order is still cancellable

@@ -450,7 +450,16 @@ def refused_after_shipping(ctx: FlowContext, out: Outcome) -> Outcome | None:
 
         values = order_basics(ctx, Outcome())  # the refusal already holds these facts
         return refund_from_financial_status(ctx, out, values)
-    return shipped_on(ctx, out)
+    if window_start(ctx.order) is not None:
+        # Delivered, or fulfilled with no carrier tracking: its return window already
+        # runs, so "once it arrives" would contradict the date said next.
+        out.parts = [
+            part.model_copy(update={"template": "cancel.not_allowed_arrived"})
+            if part.template == "cancel.not_allowed"
+            else part
+            for part in out.parts
+        ]
+    return shipped_on(ctx, out) or out
 
 
 @handler("check", "change_order")
