@@ -24,6 +24,7 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import tomllib
 import unicodedata
@@ -56,6 +57,7 @@ RULE_UNITS = "units"
 RULE_QUALITIES = "invented_qualities"
 RULE_LABELS = "field_labels"
 RULE_NAME = "customer_name"
+RULE_TONE = "tone"
 
 # A reply this similar to its template (rapidfuzz ratio, 0-100, on folded text) is a copy:
 # the model added nothing. The eval counts it as a copy, not as an accepted rephrasing.
@@ -112,6 +114,69 @@ def _common_capitalised() -> frozenset[str]:
 @cache
 def _acronyms() -> frozenset[str]:
     return frozenset(_data("common_words.toml")["acronyms"])
+
+
+@cache
+def _tone() -> dict[str, Any]:
+    return _data("tone.toml")
+
+
+def bad_news(plan: ReplyPlan) -> str | None:
+    """Why the plan's outcome is bad news (a refusal, a cancelled order ...), or None.
+
+    By the plan's action (or intent) against ``tone.toml``'s patterns, else by a status
+    fact with a bad value, unless the action carries out what the customer asked for.
+    """
+    negative = _tone()["negative"]
+    action = plan.action or plan.intent or ""
+    if any(fnmatch.fnmatchcase(action, p) for p in negative["actions"]):
+        return f"the plan's outcome is {action!r}"
+    if any(fnmatch.fnmatchcase(action, p) for p in negative["requested"]):
+        return None
+    bad = {_fold(v) for v in negative["status_values"]}
+    for fact in plan.facts:
+        if fact.key.endswith(".status") and _fold(fact.value).strip() in bad:
+            return f"{fact.key} is {fact.value!r}"
+    return None
+
+
+@cache
+def _positive_patterns(language: str) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
+    """Good-news phrases anywhere, and good-news words as a sentence's first word."""
+    positive = _tone()["positive"]
+    lang = "zh" if language == "zh" else "en"
+    phrases = sorted({_fold(p) for p in positive["anywhere"].get(lang, [])}, key=len, reverse=True)
+    # Both languages' phrases are checked: a zh plan's reply may slip into English.
+    other = "en" if lang == "zh" else "zh"
+    phrases += sorted({_fold(p) for p in positive["anywhere"].get(other, [])})
+    words = [_fold(w) for w in positive["openers"].get(lang, [])]
+
+    def alt(items: list[str]) -> str:
+        return "|".join(re.escape(i) for i in items)
+
+    anywhere = re.compile(rf"(?<![a-z])(?:{alt(phrases)})(?![a-z])")
+    opener = re.compile(rf"^[\s\W]*(?:{alt(words)})\s*[!,.:;！，。—-]") if words else None
+    return anywhere, opener
+
+
+def contradicting_tone(text: str, plan: ReplyPlan) -> str | None:
+    """A good-news phrase in a reply whose plan is bad news, e.g. "Good news! Your return
+    can't be accepted"; None when the tone fits (or the plan is not bad news)."""
+    why = bad_news(plan)
+    if why is None:
+        return None
+    anywhere, opener = _positive_patterns(plan.language)
+    folded = _fold(text)
+    found = anywhere.search(folded)
+    if found is None and opener is not None:
+        for sentence in split_sentences(folded):
+            hit = opener.match(sentence)
+            if hit:
+                found = hit
+                break
+    if found is None:
+        return None
+    return f"{found.group(0).strip()!r} contradicts the facts ({why})"
 
 
 def common_words() -> frozenset[str]:
@@ -608,6 +673,10 @@ class Verifier:
             return False, "drops the customer's name, which the reply must use"
         return True, ""
 
+    def _tone(self, text: str) -> tuple[bool, str]:
+        hit = contradicting_tone(text, self.plan)
+        return (hit is None, hit or "")
+
     # each rule returns (ok, detail)
 
     def _unsupported(self, claims: list[Claim]) -> tuple[bool, str]:
@@ -712,6 +781,7 @@ class Verifier:
             (RULE_LABELS, self._labels(sentence)),
             (RULE_QUALITIES, self._qualities(sentence)),
             (RULE_NAME, self._name(sentence)),
+            (RULE_TONE, self._tone(sentence)),
             (RULE_PROMISES, self._promises(folded)),
             (RULE_LANGUAGE, self._language(sentence, lenient=True)),
         ]
@@ -740,6 +810,7 @@ class Verifier:
             (RULE_LABELS, self._labels(text)),
             (RULE_QUALITIES, self._qualities(text)),
             (RULE_NAME, self._name(text)),
+            (RULE_TONE, self._tone(text)),
             (RULE_BOILERPLATE, self._boilerplate(folded)),
             (RULE_ARTIFACTS, self._artifacts(folded)),
             (RULE_PROMISES, self._promises(folded)),
