@@ -433,3 +433,16 @@ def test_a_long_message_with_one_request_is_read_whole() -> None:
         )
 
     assert requests_in(ask, understand) == []
+
+
+def test_a_kind_with_unmet_constraints_read_as_product_info_shows_the_nearest(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    """The classifier may read a search as product_info; with no product named and a kind
+    whose constraints nothing meets, the reply still says which fails and shows the
+    nearest, not "which product do you mean?"."""
+    ask = "I need a waterproof jacket, my budget is 140 dollars"
+    nlu = ScriptedNLU().say(ask, "product_info", 0.6, ("money", "140 dollars", _money(140)))
+    r = demo_assistant(demo_db, nlu).turn("s", ask)
+    assert r.action == "products.nearest", r.reply
+    assert "Stormline" in r.reply and "$140.00" in r.reply

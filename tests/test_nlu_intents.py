@@ -561,3 +561,22 @@ def test_a_bare_ten_digit_number_is_a_phone_unless_the_shop_numbers_orders_so() 
     assert [e.type for e in found] == ["order_number"]
     # No area code starts with 1.
     assert "phone" not in [e.type for e in EntityExtractor().extract("1155550134")]
+
+
+@pytest.mark.parametrize("sku", ["KV-34-CRV-BLK", "TIDE-ANC-WHT-S"])
+def test_a_bare_sku_is_an_identifier_not_a_guess(
+    model_dir: Path, monkeypatch: pytest.MonkeyPatch, sku: str
+) -> None:
+    """A message that is only a SKU is read against the conversation, like a bare order
+    number: the classifier's guess on its letters (cancel? affirm?) is noise."""
+    from shopassist.engine.nlu.gazetteer import Gazetteer, ProductRecord, SkuRecord
+
+    monkeypatch.setenv("SHOPASSIST_NLU_MODEL_DIR", str(model_dir))
+    gazetteer = Gazetteer(
+        [ProductRecord(55, "Kestrel View 34 Curved Monitor"), ProductRecord(4, "Tide ANC")],
+        skus=[SkuRecord("KV-34-CRV-BLK", 55), SkuRecord("TIDE-ANC-WHT-S", 4)],
+    )
+    result = Understander.load(gazetteer=gazetteer).understand(sku)
+    assert result.first("sku") is not None
+    assert result.intent.name == "out_of_scope" and result.intent.confidence == 0.5
+    assert result.clarify is None

@@ -86,7 +86,7 @@ def _db_key(db: Any) -> tuple[str, Any]:
     return str(path), tuple(stamp) if stamp else None
 
 
-_IDENTIFIERS = frozenset({"order_number", "invoice_number", "email", "phone"})
+_IDENTIFIERS = frozenset({"order_number", "invoice_number", "email", "phone", "sku"})
 _INVOICE_WORD = re.compile(r"invoice|发票", re.IGNORECASE)
 _REPLY_WORD = re.compile(f"[a-z']+|[{CJK_RANGES}]")
 

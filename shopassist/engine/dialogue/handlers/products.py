@@ -116,8 +116,14 @@ def product_search(ctx: FlowContext, out: Outcome) -> Outcome:
 @handler("act", "product_info")
 def product_info(ctx: FlowContext, out: Outcome) -> Outcome:
     req = ctx.product_request
-    if not ctx.product_ids and req is not None and req.category and len(ctx.product_hits) > 1:
-        # "有耳机吗？" names a kind of product, not one product: list them.
+    if (
+        not ctx.product_ids
+        and req is not None
+        and req.category
+        and (len(ctx.product_hits) > 1 or (ctx.unmet and ctx.nearest))
+    ):
+        # "有耳机吗？" names a kind of product, not one product: list them (or, when none
+        # meets every constraint, say which fails and show the nearest).
         ctx.intent = "product_search"
         return product_search(ctx, out) or out
     products = _details(ctx, ctx.product_ids[:1])
