@@ -12,7 +12,8 @@ template it makes:
   ``variant`` (another colour named), ``order`` (another order's number), ``unit``
   ("5 business days" -> "5 weeks", "$45.00" -> "45.00 元"), and ``field_swap`` (two
   numbers of one subject's different fields exchanged; outside relation binding, so only
-  partly caught, and reported to show that limit).
+  partly caught, and reported to show that limit), ``name`` (a word the catalog does not
+  have put into a product name the template states: "Tide Nova ANC Earbuds").
 
 It prints, per kind, the share of lies rejected and the share of faithful rephrasings
 wrongly rejected. The baseline, measured in the same run, is the verifier with only its
@@ -34,8 +35,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-LIE_KINDS = ("swap", "perturb", "negation", "variant", "order", "unit", "field_swap")
-MUST_CATCH = ("swap", "perturb", "negation")
+LIE_KINDS = ("swap", "perturb", "negation", "variant", "order", "unit", "field_swap", "name")
+MUST_CATCH = ("swap", "perturb", "negation", "name")
+# Words put into a product name by the ``name`` lie; the first one the plan does not have.
+INVENTED_NAME_WORDS = ("Nova", "Summit", "Vertex", "Zephyr")
 
 
 # --- plans --------------------------------------------------------------------------------
@@ -322,6 +325,44 @@ def wrong_order(plan: Any) -> list[str]:
     return out
 
 
+def _product_titles(plan: Any) -> list[str]:
+    """Multi-word product names the template states (a shortened or lengthened one is a
+    claim the verifier checks word by word)."""
+    return [
+        f.value
+        for f in plan.facts
+        if f.key.startswith("product")
+        and f.key.endswith("title")
+        and len(f.value.split()) >= 2
+        and f.value in plan.template_reply
+    ]
+
+
+def invented_names(plan: Any) -> list[str]:
+    """A product name with a word the catalog does not have ("Tide Nova ANC Earbuds")."""
+    known = (plan.template_reply + " " + " ".join(f.value for f in plan.facts)).lower()
+    word = next((w for w in INVENTED_NAME_WORDS if w.lower() not in known), None)
+    if word is None:
+        return []
+    out = []
+    for title in _product_titles(plan):
+        first, rest = title.split(" ", 1)
+        out.append(plan.template_reply.replace(title, f"{first} {word} {rest}", 1))
+    return out
+
+
+def shortened_names(plan: Any) -> list[str]:
+    """The template with a product name shortened by one inner word ("Tide Earbuds" for
+    "Tide ANC Earbuds"): every word is the catalog's, so nothing is unsupported."""
+    out = []
+    for title in _product_titles(plan):
+        words = title.split()
+        if len(words) >= 3:
+            short = " ".join([words[0], *words[2:]])
+            out.append(plan.template_reply.replace(title, short, 1))
+    return out
+
+
 def unit_changes(plan: Any, rng: random.Random) -> list[str]:
     rules = _UNIT_SWAPS_ZH if plan.language == "zh" else _UNIT_SWAPS_EN
     changed = _apply_first(plan.template_reply, rules, rng)
@@ -339,6 +380,7 @@ def mutations(plan: Any, seed: int = 0) -> dict[str, list[str]]:
         "variant": wrong_variant(plan),
         "order": wrong_order(plan),
         "unit": unit_changes(plan, rng),
+        "name": invented_names(plan),
     }
 
 

@@ -46,13 +46,14 @@ def test_the_sample_has_every_kind_of_lie(table: dict) -> None:
         "order",
         "unit",
         "field_swap",
+        "name",
     ):
         assert table[kind]["cases"] > 0, kind
     assert table["swap"]["cases"] >= 20
 
 
 @pytest.mark.parametrize(
-    "kind", ["swap", "perturb", "negation", "unit", "order", "variant", "field_swap"]
+    "kind", ["swap", "perturb", "negation", "unit", "order", "variant", "field_swap", "name"]
 )
 def test_every_lie_of_this_kind_is_rejected(table: dict, kind: str) -> None:
     row = table[kind]
@@ -81,3 +82,41 @@ def test_a_swap_mutation_is_really_a_lie() -> None:
     report = verify_reply(lies[0], plan)
     assert RULE_UNSUPPORTED not in report.failed_rules  # every value is a true value ...
     assert "relations" in report.failed_rules  # ... of the other product
+
+
+def test_a_shortened_product_name_is_not_an_unsupported_claim() -> None:
+    """A template or reply that leaves an inner word out of a catalog name ("Tide Earbuds"
+    for "Tide ANC Earbuds", "Pinnacle Pack" for "Pinnacle 30L Pack") states no name the
+    facts lack; the ``name`` lies above show an invented word in a name still fails."""
+    from shopassist.engine.verify import RULE_UNSUPPORTED, verify_reply
+
+    bench = _bench()
+    records = json.loads(PLANS.read_text("utf-8"))
+    checked = 0
+    for rec in records:
+        plan = bench._plan(rec["plan"])
+        for text in bench.shortened_names(plan):
+            report = verify_reply(text, plan)
+            before = verify_reply(plan.template_reply, plan)
+            new = set(report.reasons) - set(before.reasons)
+            assert not [r for r in new if r.startswith(RULE_UNSUPPORTED)], (text, new)
+            checked += 1
+    assert checked > 0
+    from shopassist.engine.plan import ReplyPlan
+    from shopassist.engine.turn_result import Fact
+
+    # Grounding as the dialogue eval checks it: against the facts only, no template.
+    plan = ReplyPlan(
+        intent="get_refund",
+        language="en",
+        facts=[Fact(key="order_item.title", value="Tide ANC Earbuds - Sand", source_id="o:1")],
+        template_reply="",
+    )
+    for text, ok in [
+        ("I'll open a return for the Tide ANC Earbuds - Sand.", True),
+        ("I'll open a return for the Tide Earbuds.", True),
+        ("I'll open a return for the Tide Sport Earbuds.", False),
+        ("I'll open a return for the Wave Earbuds.", False),
+    ]:
+        failed = RULE_UNSUPPORTED in verify_reply(text, plan).failed_rules
+        assert failed is not ok, text

@@ -729,10 +729,10 @@ def _date_roles(text: str, rules: ClaimRules) -> list[tuple[str, str, str]]:
             joined = rules.date_role_after.match(work, end)
             tail = work[joined.end() : joined.end() + 12] if joined else ""
             for pattern, role in rules.date_roles:
-                m = pattern.match(tail)
-                if m is not None:
+                after = pattern.match(tail)
+                if after is not None:
                     best = (len(work), role)  # a role word attached after the date wins
-                    context = work[start : joined.end() + m.end()] if joined else context
+                    context = work[start : joined.end() + after.end()] if joined else context
                     break
         if best is not None:
             out.append((_date_key(work[start:end]), best[1], context))

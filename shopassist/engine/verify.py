@@ -543,6 +543,8 @@ class _Support:
     codes: set[str] = field(default_factory=set)
     urls: set[str] = field(default_factory=set)
     emails: set[str] = field(default_factory=set)
+    # The plan's fact values as word lists, for names a reply shortens (shortened_name).
+    fact_words: list[list[str]] = field(default_factory=list)
 
     def add_claims(self, claims: list[Claim]) -> None:
         for c in claims:
@@ -582,7 +584,9 @@ class _Support:
             phrase = next(iter(claim.norms))
             if phrase in self.folded:
                 return True
-            return any(fuzz.partial_ratio(phrase, _fold(t)) >= 90 for t in self.texts if t)
+            if any(fuzz.partial_ratio(phrase, _fold(t)) >= 90 for t in self.texts if t):
+                return True
+            return any(shortened_name(_NAME_WORD.findall(phrase), f) for f in self.fact_words)
         return False
 
 
@@ -601,7 +605,40 @@ def _support_texts(plan: ReplyPlan) -> list[str]:
 
 
 def _build_support(plan: ReplyPlan) -> _Support:
-    return support_from_texts(_support_texts(plan))
+    support = support_from_texts(_support_texts(plan))
+    support.fact_words = [_NAME_WORD.findall(_fold(f.value)) for f in plan.facts if f.value]
+    return support
+
+
+_NAME_WORD = re.compile(r"\w+")
+# Words a shortened name may leave out of the fact's name, in all ("Tide Earbuds" for
+# "Tide ANC Earbuds"). Each left-out token is itself a claim (a code, a number with a
+# unit) checked on its own, so leaving it out cannot smuggle a value in.
+MAX_NAME_WORDS_SKIPPED = 2
+
+
+def shortened_name(words: list[str], fact: list[str]) -> bool:
+    """``words`` (a name claim, folded) are one fact value's words in order, starting at
+    the same word and leaving out at most ``MAX_NAME_WORDS_SKIPPED`` of them: a template
+    or reply that shortens a product name the facts give ("Pinnacle Pack" for
+    "Pinnacle 30L Pack"). A word the fact does not have ("Tide Sport Earbuds") fails."""
+    if len(words) < 2:
+        return False
+    for start, word in enumerate(fact):
+        if word != words[0]:
+            continue
+        pos, skipped = start + 1, 0
+        for w in words[1:]:
+            try:
+                found = fact.index(w, pos)
+            except ValueError:
+                break
+            skipped += found - pos
+            pos = found + 1
+        else:
+            if skipped <= MAX_NAME_WORDS_SKIPPED:
+                return True
+    return False
 
 
 def support_from_texts(texts: list[str]) -> _Support:
