@@ -256,6 +256,18 @@ CASES: list[tuple[str, ip.Situation, str | None, str | None]] = [
         "warranty",
     ),
     (
+        "a warranty claimed for an item, read as a complaint",
+        situation("I'd like a warranty repair for my kettle", "complaint", 0.6),
+        "warranty_question",
+        "warranty",
+    ),
+    (
+        "a complaint without warranty words stays a complaint",
+        situation("the kettle you sent is terrible", "complaint", 0.9),
+        None,
+        None,
+    ),
+    (
         "warranty asked mid-task stays with the task",
         situation("whats the warranty on speakers", "product_search", flow="get_refund"),
         None,
