@@ -48,6 +48,12 @@ async def until(pilot: Any, condition: Callable[[], bool], what: str, steps: int
     raise AssertionError(f"timed out waiting for {what}")
 
 
+async def mounted_queue(app: AssistApp, pilot: Any) -> LiveQueue:
+    """The queue widget, once the live screen has mounted it (slower on a loaded machine)."""
+    await until(pilot, lambda: bool(app.query(LiveQueue)), "the live queue to mount")
+    return app.query_one(LiveQueue)
+
+
 async def test_staff_answer_a_handed_off_web_conversation(demo_db_path: Path) -> None:
     with web_client(demo_db_path) as web:
         web.post("/api/messages", json={"session": SID, "text": "do you have wireless earbuds?"})
@@ -59,7 +65,7 @@ async def test_staff_answer_a_handed_off_web_conversation(demo_db_path: Path) ->
 
         app = live_app(demo_db_path)
         async with app.run_test(size=(150, 50)) as pilot:
-            queue = app.query_one(LiveQueue)
+            queue = await mounted_queue(app, pilot)
             await until(pilot, lambda: SID in queue.rows_by_session, "the web conversation")
             row = queue.rows_by_session[SID]
             assert row["handoff"] and row["awaiting"] and row["language"] == "en"
@@ -96,7 +102,7 @@ async def test_review_mode_reply_is_approved_with_one_key(demo_db_path: Path) ->
 
         app = live_app(demo_db_path)
         async with app.run_test(size=(150, 50)) as pilot:
-            queue = app.query_one(LiveQueue)
+            queue = await mounted_queue(app, pilot)
             await until(pilot, lambda: SID in queue.rows_by_session, "the web conversation")
             assert queue.rows_by_session[SID]["pending"]
             await app.open_live(SID)
@@ -128,7 +134,7 @@ async def test_two_staff_terminals_see_each_others_replies(demo_db_path: Path) -
         first, second = live_app(demo_db_path), live_app(demo_db_path)
         async with first.run_test(size=(150, 50)) as p1, second.run_test(size=(150, 50)) as p2:
             for app, pilot in ((first, p1), (second, p2)):
-                queue = app.query_one(LiveQueue)
+                queue = await mounted_queue(app, pilot)
                 await until(pilot, lambda q=queue: SID in q.rows_by_session, "the conversation")
                 await app.open_live(SID)
             await first._send_live("I'll take this one.", "rejected", None)
