@@ -40,7 +40,7 @@ from shopassist.engine.dialogue.reason_text import (
 from shopassist.engine.dialogue.templates import render
 from shopassist.engine.privacy import mask_pii
 from shopassist.engine.turn_result import Source
-from shopassist.kb import conversations, customers, order_actions, orders
+from shopassist.kb import conversations, order_actions, orders
 from shopassist.kb.policies import cents, percent_of_cents
 
 # --- shared pieces ------------------------------------------------------------------------
@@ -229,6 +229,8 @@ def cancel_act(ctx: FlowContext, out: Outcome) -> Outcome:
 
 
 # --- change_order -------------------------------------------------------------------------
+# The structured or ticketed change, when item_actions (which handles change_order) finds no
+# single line and variant to change.
 
 
 def _planned_change(ctx: FlowContext) -> dict[str, Any] | None:
@@ -277,7 +279,6 @@ def _change_description(change: dict[str, Any], language: str) -> str:
     return ", ".join(p for p in parts if p)
 
 
-@handler("confirm", "change_order")
 def change_confirm(ctx: FlowContext, out: Outcome) -> Outcome:
     values = order_basics(ctx, out)
     change = _planned_change(ctx)
@@ -294,7 +295,6 @@ def change_confirm(ctx: FlowContext, out: Outcome) -> Outcome:
     )
 
 
-@handler("act", "change_order")
 def change_act(ctx: FlowContext, out: Outcome) -> Outcome:
     order = ctx.order
     values = order_basics(ctx, out)
@@ -333,56 +333,6 @@ def change_act(ctx: FlowContext, out: Outcome) -> Outcome:
     return out.say(
         "change.ticket", **values, ticket_id=out.fact("ticket.id", ticket, f"ticket:{ticket}")
     )
-
-
-# --- shipping addresses -------------------------------------------------------------------
-
-
-@handler("confirm", "change_shipping_address")
-def address_confirm(ctx: FlowContext, out: Outcome) -> Outcome:
-    values = order_basics(ctx, out)
-    return out.say(
-        "change_shipping_address.confirm", **values, new_address=ctx.state.slots["new_address"]
-    )
-
-
-@handler("act", "change_shipping_address")
-def address_act(ctx: FlowContext, out: Outcome) -> Outcome:
-    order = ctx.order
-    values = order_basics(ctx, out)
-    old = order.get("shipping_address") or {}
-    name = old.get("name") if isinstance(old, dict) else None
-    # Free text from the chat: kept whole in line1 for staff to check, not parsed.
-    new = {"name": name, "line1": ctx.state.slots["new_address"], "freeform": True}
-    orders.set_shipping_address(
-        ctx.db, order["id"], {k: v for k, v in new.items() if v}, at=clock.now_iso()
-    )
-    out.action = "order.address_changed"
-    return out.say("address.done", **values, new_address=ctx.state.slots["new_address"])
-
-
-@handler("confirm", "set_up_shipping_address")
-def account_address_confirm(ctx: FlowContext, out: Outcome) -> Outcome:
-    return out.say("set_up_shipping_address.confirm", new_address=ctx.state.slots["new_address"])
-
-
-@handler("act", "set_up_shipping_address")
-def account_address_act(ctx: FlowContext, out: Outcome) -> Outcome:
-    assert ctx.state.customer_id is not None
-    customers.set_default_address(
-        ctx.db,
-        ctx.state.customer_id,
-        {
-            "name": ctx.state.customer_name,
-            "line1": ctx.state.slots["new_address"],
-            "freeform": True,
-        },
-    )
-    out.action = "customer.address_set"
-    out.source(
-        Source(id=f"customer:{ctx.state.customer_id}", kind="customer", title="Your account")
-    )
-    return out.say("account_address.done", new_address=ctx.state.slots["new_address"])
 
 
 # --- returns and refunds ------------------------------------------------------------------

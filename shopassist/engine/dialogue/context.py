@@ -86,6 +86,14 @@ def handler(kind: Literal["check", "confirm", "act"], *names: str) -> Callable[[
 
     def register(fn: Handler) -> Handler:
         for name in names:
+            # A second handler for the same step would silently replace the first, by
+            # import order: refuse it, so a module cannot shadow another's handler.
+            if name in table and table[name] is not fn:
+                first = table[name]
+                raise RuntimeError(
+                    f"two {kind} handlers for {name!r}: {first.__module__}.{first.__name__} "
+                    f"and {fn.__module__}.{fn.__name__}"
+                )
             table[name] = fn
         return fn
 
