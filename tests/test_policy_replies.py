@@ -249,7 +249,8 @@ def test_ship_to_a_country_is_answered_from_the_shops_countries(
 ) -> None:
     ok, refused = _converse(coastal, [yes, no])
     assert yes_word in ok["reply"] and _cites(ok, "shipping.countries"), ok["reply"]
-    assert "Ground" not in ok["reply"] and "陆运" not in ok["reply"]  # not the methods list
+    # Yes, and how: Coastal's one method has no regions, so it serves every listed country.
+    assert ("Ground" in ok["reply"] or "陆运" in ok["reply"]) and "7.50" in ok["reply"]
     assert no_word in refused["reply"] and _cites(refused, "shipping.countries"), refused["reply"]
     assert ("Canada" in refused["reply"]) or ("加拿大" in refused["reply"])  # where it does ship
 
@@ -369,3 +370,103 @@ def test_shipping_to_a_region_without_cost_or_time_is_a_gap(coastal: Path) -> No
     (turn,) = _converse(coastal, ["do you ship to Alaska?"])
     assert "member of our team" in turn["reply"] and "Ground" not in turn["reply"]
     assert "shipping.methods.regions" in _gaps(coastal)
+
+
+# --- which methods serve a country: `regions` against the shop's home country -------------------
+
+# A Dutch shop (home: the first listed country) with a domestic, an international and a
+# one-country method, and one without regions (every listed country).
+TULIP = """
+[shop]
+currency = "EUR"
+
+[shipping]
+countries = ["NL", "BE", "DE"]
+[[shipping.methods]]
+name = { en = "Bike courier", zh = "自行车快递" }
+days = 1
+price = 4.25
+regions = ["DOMESTIC"]
+[[shipping.methods]]
+name = { en = "Euro parcel", zh = "欧洲包裹" }
+days = "3-4"
+price = 12.40
+regions = ["INTL"]
+[[shipping.methods]]
+name = { en = "Belgian pickup point", zh = "比利时自提点" }
+days = 2
+price = 6.10
+regions = ["BE"]
+[[shipping.methods]]
+name = { en = "Pallet freight", zh = "托盘货运" }
+days = "5-9"
+price = 80
+"""
+
+
+@pytest.fixture
+def tulip(empty_shop: Path, tmp_path: Path) -> Path:
+    policy = tmp_path / "tulip.toml"
+    policy.write_text(TULIP, encoding="utf-8")
+    _run(["import-policies", str(policy), "--db", str(empty_shop)])
+    return empty_shop
+
+
+@pytest.mark.parametrize(
+    ("question", "serving", "not_serving"),
+    [
+        ("do you ship to Belgium?", ["Euro parcel", "12.40", "3–4", "Belgian pickup", "6.10", "Pallet"], ["Bike courier", "4.25"]),
+        ("do you ship to the Netherlands?", ["Bike courier", "4.25", "Pallet"], ["Euro parcel", "Belgian", "12.40"]),
+        ("do you ship to Germany?", ["Euro parcel", "12.40", "Pallet"], ["Bike courier", "Belgian"]),
+        ("how much is shipping to Germany?", ["Euro parcel", "12.40"], ["Bike courier", "Belgian"]),
+        ("能寄到比利时吗", ["欧洲包裹", "12.40", "比利时自提点", "6.10"], ["自行车快递"]),
+        ("寄到荷兰运费多少", ["自行车快递", "4.25", "托盘货运"], ["欧洲包裹", "比利时自提点"]),
+    ],
+)  # fmt: skip
+def test_a_yes_to_a_country_says_the_methods_that_serve_it(
+    tulip: Path, question: str, serving: list[str], not_serving: list[str]
+) -> None:
+    (turn,) = _converse(tulip, [question])
+    reply = turn["reply"]
+    assert reply.startswith(("Yes", "可以")) and _cites(turn, "shipping.methods"), reply
+    assert all(s in reply for s in serving), reply
+    assert not any(s in reply for s in not_serving), reply
+
+
+def test_a_listed_country_no_method_serves_is_a_regions_gap(
+    empty_shop: Path, tmp_path: Path
+) -> None:
+    policy = tmp_path / "p.toml"
+    policy.write_text(TULIP.split('[[shipping.methods]]\nname = { en = "Euro')[0], encoding="utf-8")
+    _run(["import-policies", str(policy), "--db", str(empty_shop)])
+    (turn,) = _converse(empty_shop, ["do you ship to Germany?"])
+    assert turn["reply"].startswith("Yes") and "Bike courier" not in turn["reply"], turn["reply"]
+    assert "member of our team" in turn["reply"]
+    assert "shipping.methods.regions" in _gaps(empty_shop)
+
+
+@pytest.mark.parametrize(
+    ("regions", "error"),
+    [
+        ('["Netherlands"]', "is not a two-letter ISO country code"),
+        ('["nl"]', "is not a two-letter ISO country code"),
+    ],
+)
+def test_regions_are_country_codes_domestic_or_intl(
+    empty_shop: Path, tmp_path: Path, regions: str, error: str
+) -> None:
+    policy = tmp_path / "p.toml"
+    policy.write_text(TULIP.replace('["BE"]', regions), encoding="utf-8")
+    result = CliRunner().invoke(app, ["import-policies", str(policy), "--db", str(empty_shop)])
+    assert result.exit_code != 0 and error in result.output and "regions" in result.output
+
+
+def test_domestic_needs_a_home_country(empty_shop: Path, tmp_path: Path) -> None:
+    policy = tmp_path / "p.toml"
+    policy.write_text(TULIP.replace('countries = ["NL", "BE", "DE"]', ""), encoding="utf-8")
+    result = CliRunner().invoke(app, ["import-policies", str(policy), "--db", str(empty_shop)])
+    assert result.exit_code != 0 and "shop.country" in result.output, result.output
+    # shop.country alone is a home country: the file then loads.
+    policy.write_text(TULIP.replace('countries = ["NL", "BE", "DE"]', "").replace(
+        'currency = "EUR"', 'currency = "EUR"\ncountry = "NL"'), encoding="utf-8")  # fmt: skip
+    _run(["import-policies", str(policy), "--db", str(empty_shop)])

@@ -101,8 +101,15 @@ class DayRange(_Strict):
         return str(self.min) if self.min == self.max else f"{self.min}–{self.max}"
 
 
+# What a shipping method's ``regions`` may hold besides ISO country codes (docs/policies.md).
+DOMESTIC = "DOMESTIC"  # the shop's home country: shop.country, else the first shipping.countries
+INTL = "INTL"  # every country the shop ships to except the home one
+_COUNTRY_CODE = r"^[A-Z]{2}$"
+
+
 class ShopSection(_Strict):
     name: LocalText | None = None
+    country: Annotated[str, Field(pattern=_COUNTRY_CODE)] | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
     timezone: str | None = None
     website: str | None = None
@@ -144,7 +151,32 @@ class ShippingMethod(_Strict):
     price: Money | None = None
     free_over: Money | None = None
     code: str | None = None
+    # ISO country codes, DOMESTIC or INTL; no regions: the method serves every listed country.
     regions: list[str] | None = None
+
+    @field_validator("regions")
+    @classmethod
+    def _region_codes(cls, value: list[str] | None) -> list[str] | None:
+        for region in value or []:
+            if region not in (DOMESTIC, INTL) and not re.fullmatch(_COUNTRY_CODE, region):
+                raise ValueError(
+                    f"{region!r} is not a two-letter ISO country code, {DOMESTIC!r} or {INTL!r}"
+                )
+        return value
+
+    def serves(self, country: str, home: str | None) -> bool:
+        """Whether this method delivers to ``country`` (an alpha-2 code of a country the shop
+        ships to), ``home`` being the shop's home country (see :meth:`ShopPolicy.home_country`)."""
+        if not self.regions:
+            return True
+        for region in self.regions:
+            if region == DOMESTIC and country == home:
+                return True
+            if region == INTL and home is not None and country != home:
+                return True
+            if region == country:
+                return True
+        return False
 
 
 class Carrier(_Strict):
@@ -268,6 +300,27 @@ class ShopPolicy(_Strict):
             if not re.fullmatch(r"[A-Z]{3}", code):
                 raise ValueError(f"{code!r} is not a three-letter currency code")
         return value
+
+    @model_validator(mode="after")
+    def _regions_have_a_home(self) -> ShopPolicy:
+        # DOMESTIC and INTL mean something only against a home country.
+        methods = (self.shipping.methods if self.shipping else None) or []
+        for n, method in enumerate(methods, 1):
+            relative = {DOMESTIC, INTL} & set(method.regions or [])
+            if relative and self.home_country() is None:
+                raise ValueError(
+                    f"shipping.methods[{n}].regions: {sorted(relative)[0]!r} needs the shop's "
+                    "home country: set shop.country or shipping.countries"
+                )
+        return self
+
+    def home_country(self) -> str | None:
+        """The shop's home country as the file writes it: ``shop.country``, else the first
+        of ``shipping.countries`` (a code or a name); None when neither is set."""
+        if self.shop is not None and self.shop.country:
+            return self.shop.country
+        countries = (self.shipping.countries if self.shipping else None) or []
+        return countries[0] if countries else None
 
     def get(self, key: str) -> Any:
         """The value at a dotted key (``returns.window_days``, ``tiers.vip.free_cancellation``),

@@ -246,19 +246,39 @@ def _destination_question(ctx: FlowContext, out: Outcome) -> bool:
         return True
     out.say("delivery.ships_to", country=country)
     out.resolved = True
-    if (asks_cost(ctx.text) or asks_time(ctx.text)) and _delivery_methods(ctx, out, country=code):
-        methods = shop_policy(ctx.db).get("shipping.methods") or []
-        if not any(code in (m.regions or []) for m in methods):
-            out.say("delivery.listed_prices", place=country)
+    # Yes, and how: the methods whose regions serve that country, with price and days.
+    policy = shop_policy(ctx.db)
+    methods = policy.get("shipping.methods") or []
+    if not methods and not (asks_cost(ctx.text) or asks_time(ctx.text)):
+        return True  # the yes is all the shop's data says
+    if methods and not _serving_methods(ctx, code):
+        _unknown(ctx, out, "shipping.methods.regions", topic="regions")
+        return True
+    _delivery_methods(ctx, out, country=code, country_text=country)
     return True
 
 
-def _delivery_methods(ctx: FlowContext, out: Outcome, *, country: str | None = None) -> bool:
-    """Say the shop's shipping methods (those that list ``country`` in their regions when
-    any does); False, with the don't-know reply, when the shop has set none."""
+def _serving_methods(ctx: FlowContext, country: str) -> list[Any]:
+    """The shop's methods that deliver to ``country`` (an alpha-2 code the shop ships to):
+    their ``regions`` read against the shop's home country (docs/policies.md)."""
+    policy = shop_policy(ctx.db)
+    home = policy.home_country()
+    home_code = resolve_country(home) if home else None
+    return [m for m in policy.get("shipping.methods") or [] if m.serves(country, home_code)]
+
+
+def _delivery_methods(
+    ctx: FlowContext,
+    out: Outcome,
+    *,
+    country: str | None = None,
+    country_text: str | None = None,
+) -> bool:
+    """Say the shop's shipping methods (only those serving ``country`` when one is asked
+    about); False, with the don't-know reply, when the shop has set none."""
     methods = policy_value(ctx, out, "shipping.methods")
     if methods and country is not None:
-        methods = [m for m in methods if country in (m.regions or [])] or methods
+        methods = _serving_methods(ctx, country)
     dispatch = policy_fact(ctx, out, "shipping.dispatch_days", fact_key="policy.dispatch_days")
     if not methods:
         _unknown(ctx, out, "shipping.methods")
@@ -303,7 +323,15 @@ def _delivery_methods(ctx: FlowContext, out: Outcome, *, country: str | None = N
             )
         lines.append(line)
     methods_text = "\n" + "\n".join(lines) + "\n"
-    if dispatch is not None:
+    if country_text is not None:
+        out.say("delivery.options_to", country=country_text, methods=methods_text)
+        if dispatch is not None:
+            out.say(
+                "delivery.dispatch",
+                dispatch_days=dispatch,
+                business_days=fmt.business_days(dispatch, lang),
+            )
+    elif dispatch is not None:
         out.say(
             "delivery.options",
             methods=methods_text,
