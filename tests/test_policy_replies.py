@@ -470,3 +470,32 @@ def test_domestic_needs_a_home_country(empty_shop: Path, tmp_path: Path) -> None
     policy.write_text(TULIP.replace('countries = ["NL", "BE", "DE"]', "").replace(
         'currency = "EUR"', 'currency = "EUR"\ncountry = "NL"'), encoding="utf-8")  # fmt: skip
     _run(["import-policies", str(policy), "--db", str(empty_shop)])
+
+
+# --- an order still waiting for payment: payments.pending_hold_hours ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "said"),
+    [
+        ("how long is a pending order kept before payment?", "36 hours"),
+        ("付款没成功，订单显示未支付会怎样", "36 小时"),
+    ],
+    ids=["en", "zh"],
+)
+def test_a_pending_order_question_states_the_shops_hold_time(
+    empty_shop: Path, tmp_path: Path, question: str, said: str
+) -> None:
+    (turn,) = _converse(empty_shop, [question])
+    assert any(w in turn["reply"] for w in ("member of our team", "人工客服")), turn["reply"]
+    assert "36" not in turn["reply"] and "payments.pending_hold_hours" in _gaps(empty_shop)
+    policy = tmp_path / "p.toml"
+    policy.write_text(
+        '[payments]\npending_hold_hours = 36\n[cancellation]\nfree_statuses = ["pending"]\n',
+        encoding="utf-8",
+    )
+    _run(["import-policies", str(policy), "--db", str(empty_shop)])
+    (turn,) = _converse(empty_shop, [question])
+    assert said in turn["reply"] and _cites(turn, "payments.pending_hold_hours"), turn["reply"]
+    # cancellation.free_statuses lists pending: cancelling it is free, said from the policy.
+    assert "is free" in turn["reply"] or "不收取费用" in turn["reply"], turn["reply"]

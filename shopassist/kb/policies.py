@@ -204,6 +204,8 @@ class PaymentsSection(_Strict):
     not_accepted: list[LocalText] | None = None
     authorisation_release_days: Days | None = None
     retry_limit: Annotated[int, Field(gt=0)] | None = None
+    # Hours an order waiting for payment (status pending) is held before it lapses.
+    pending_hold_hours: Annotated[int, Field(gt=0)] | None = None
 
 
 class CategoryWarranty(_Strict):

@@ -261,3 +261,14 @@ def _time_patterns() -> tuple[re.Pattern[str], ...]:
 def asks_time(text: str) -> bool:
     """Whether a shipping question asks how long delivery takes."""
     return any(p.search(text) for p in _time_patterns())
+
+
+@cache
+def _pending_patterns() -> tuple[re.Pattern[str], ...]:
+    spec = _data()["pending_payment"]
+    return tuple(re.compile(p, re.IGNORECASE) for p in [*spec["en"], *spec["zh"]])
+
+
+def asks_pending_payment(text: str) -> bool:
+    """Whether the question is about an order still waiting for payment."""
+    return any(p.search(text) for p in _pending_patterns())

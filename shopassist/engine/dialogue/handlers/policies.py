@@ -27,6 +27,7 @@ from shopassist.engine.dialogue.policy_facts import (
 from shopassist.engine.dialogue.policy_questions import (
     asked_courier,
     asks_cost,
+    asks_pending_payment,
     asks_refund_time,
     asks_time,
     carrier_is,
@@ -378,6 +379,8 @@ def payment_methods(ctx: FlowContext, out: Outcome) -> Outcome:
 @handler("act", "payment_issue")
 def payment_issue(ctx: FlowContext, out: Outcome) -> Outcome:
     out.action = "policy.payment_issue"
+    if asks_pending_payment(ctx.text):
+        return _pending_payment(ctx, out)
     if not _faq_answer(ctx, out, strong_only=True):
         release = policy_fact(
             ctx,
@@ -395,6 +398,27 @@ def payment_issue(ctx: FlowContext, out: Outcome) -> Outcome:
             out.say("payment.issue_release", release_days=release)
         if retries is not None:
             out.say("payment.issue_retry", retry_limit=retries)
+    return out.say("offer.human")
+
+
+def _pending_payment(ctx: FlowContext, out: Outcome) -> Outcome:
+    """ "my order says pending payment": how long the shop holds an unpaid order
+    (``payments.pending_hold_hours``); else a help page the shop wrote for it, else unknown."""
+    hours = policy_fact(ctx, out, "payments.pending_hold_hours", fact_key="payment.pending_hold")
+    if hours is None:
+        # A help page the shop wrote about unpaid orders (its own words name them) answers.
+        hits = ctx.faq_hits or search_faqs(ctx.db, ctx.text, intent=ctx.intent, limit=3)
+        pages = [h for h in hits if asks_pending_payment(f"{h.question} {h.answer}")]
+        if pages:
+            ctx.faq_hits = pages
+            if _faq_answer(ctx, out):
+                return out.say("offer.human")
+        return say_unknown(ctx, out, "payments.pending_hold_hours", topic="pending_payment")
+    out.say("payment.pending_hold", hold_hours=hours)
+    statuses = shop_policy(ctx.db).get("cancellation.free_statuses") or []
+    if "pending" in statuses:
+        policy_value(ctx, out, "cancellation.free_statuses")
+        out.say("payment.pending_cancel_free")
     return out.say("offer.human")
 
 
