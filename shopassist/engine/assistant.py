@@ -18,6 +18,7 @@ import sqlite_utils
 
 from shopassist.config import Settings
 from shopassist.engine.pipeline import AssistantError
+from shopassist.engine.record import WriteWaitExceeded
 from shopassist.engine.turn_result import (
     SessionInfo,
     StoredTurn,
@@ -28,7 +29,7 @@ from shopassist.engine.turn_result import (
 if TYPE_CHECKING:
     from shopassist.engine.pipeline import TurnPipeline
 
-__all__ = ["Assistant", "AssistantError", "ChoiceKind", "TokenCallback"]
+__all__ = ["Assistant", "AssistantError", "ChoiceKind", "TokenCallback", "WriteWaitExceeded"]
 
 ChoiceKind = Literal["accepted", "edited", "rejected"]
 TokenCallback = Callable[[str], None]
@@ -116,16 +117,40 @@ class Assistant:
             )
 
     def suggest(
-        self, session_id: str, text: str, *, customer: str | int | None = None
+        self,
+        session_id: str,
+        text: str,
+        *,
+        customer: str | int | None = None,
+        channel: str = "assist",
+        on_token: TokenCallback | None = None,
+        on_stored: Callable[[Suggestions], None] | None = None,
     ) -> Suggestions:
-        """Agent-assist: run the turn (recorded with channel 'assist') and rank up to 3 replies."""
+        """Agent-assist: run the turn (recorded with ``channel``) and rank up to 3 replies.
+
+        ``on_stored`` receives the turn and its suggestions inside the transaction that
+        stores the turn, before it commits: whatever it writes on ``self.db`` (the web
+        channel's log for the customer's page) is stored with the turn or not at all.
+        """
         from shopassist.engine.dialogue.suggestions import rank_suggestions
+
+        ranked: list[Suggestions] = []
+
+        def stored(result: TurnResult) -> None:
+            ranked.append(Suggestions(turn=result, suggestions=rank_suggestions(result, self.db)))
+            if on_stored is not None:
+                on_stored(ranked[-1])
 
         with self._lock:
             result = self._pipeline.run_turn(
-                _check_session_id(session_id), text, customer=customer, channel="assist"
+                _check_session_id(session_id),
+                text,
+                customer=customer,
+                channel=channel,
+                on_token=on_token,
+                on_stored=stored,
             )
-            return Suggestions(turn=result, suggestions=rank_suggestions(result, self.db))
+            return Suggestions(turn=result, suggestions=ranked[-1].suggestions)
 
     def record_choice(
         self,
@@ -147,7 +172,7 @@ class Assistant:
                     session_id,
                     turn_index,
                     kind=kind,
-                    final_text=self._mask(final_text),
+                    final_text=self.mask(final_text),
                     suggestion_rank=suggestion_rank,
                 )
             except LookupError as exc:
@@ -245,10 +270,19 @@ class Assistant:
         self.close()
 
     @staticmethod
-    def _mask(text: str) -> str:
+    def mask(text: str) -> str:
+        """``text`` with PII masked as the record stage masks what it stores."""
         from shopassist.engine.record import mask_text
 
         return mask_text(text)
+
+    def set_write_wait(self, seconds: float) -> None:
+        """Bound how long a turn waits for another process's write lock, in all; past it
+        the turn raises ``WriteWaitExceeded`` with nothing stored (``serve`` uses this)."""
+        from shopassist.engine.record import set_write_wait
+
+        with self._lock:
+            set_write_wait(self.db, seconds)
 
 
 def _check_session_id(session_id: str) -> str:

@@ -134,7 +134,10 @@ class TurnPipeline:
         channel: str = "chat",
         on_token: TokenCallback | None = None,
         cancel: threading.Event | None = None,
+        on_stored: Callable[[TurnResult], None] | None = None,
     ) -> TurnResult:
+        """``on_stored(result)`` runs inside the record stage's transaction, after the turn
+        is written: rows it writes on ``self.db`` are committed with the turn or not at all."""
         with clock.frozen(self.now), verification_scope(self.settings, session_id):
             return self._run_turn(
                 session_id,
@@ -143,6 +146,7 @@ class TurnPipeline:
                 channel=channel,
                 on_token=on_token,
                 cancel=cancel,
+                on_stored=on_stored,
             )
 
     def _understand(self, text: str) -> NLUResult:
@@ -160,6 +164,7 @@ class TurnPipeline:
         channel: str,
         on_token: TokenCallback | None,
         cancel: threading.Event | None,
+        on_stored: Callable[[TurnResult], None] | None = None,
     ) -> TurnResult:
         start = time.perf_counter()
         timer = Timer()
@@ -203,6 +208,33 @@ class TurnPipeline:
             with timer.stage("verify"):
                 reply, provenance = self._final_check(decision.plan, generated)
             timings = dict(timer.timings)
+
+            def result(turn_index: int) -> TurnResult:
+                return TurnResult(
+                    session_id=session_id,
+                    turn_index=turn_index,
+                    text=clean,
+                    reply=reply,
+                    language=decision.plan.language,
+                    nlu=nlu,
+                    sources=decision.sources,
+                    facts=decision.plan.facts,
+                    action=decision.action,
+                    state=decision.state.model_dump(mode="json"),
+                    provenance=provenance,
+                    template_reply=decision.plan.template_reply,
+                    llm_reply=generated.get("llm_text"),
+                    prompt=generated.get("prompt"),
+                    handoff=decision.handoff or decision.state.handoff,
+                    handoff_summary=decision.handoff_summary,
+                    timings=dict(timer.timings),
+                    channel=channel,
+                    resolved=decision.resolved,
+                    latency_ms=round((time.perf_counter() - start) * 1000, 3),
+                    rules=decision.rules_fired,
+                    interpret=decision.interpret,
+                )
+
             with timer.stage("record"):
                 turn_index = record_turn(  # the index actually stored (allocated there)
                     self.db,
@@ -226,35 +258,13 @@ class TurnPipeline:
                         draft=decision.plan.template_reply,
                         facts=decision.plan.facts,
                     ),
+                    also=None if on_stored is None else lambda index: on_stored(result(index)),
                 )
         except BaseException:
             if self.db.conn.in_transaction:
                 self.db.conn.rollback()  # an action without its turn must not survive
             raise
-        return TurnResult(
-            session_id=session_id,
-            turn_index=turn_index,
-            text=clean,
-            reply=reply,
-            language=decision.plan.language,
-            nlu=nlu,
-            sources=decision.sources,
-            facts=decision.plan.facts,
-            action=decision.action,
-            state=decision.state.model_dump(mode="json"),
-            provenance=provenance,
-            template_reply=decision.plan.template_reply,
-            llm_reply=generated.get("llm_text"),
-            prompt=generated.get("prompt"),
-            handoff=decision.handoff or decision.state.handoff,
-            handoff_summary=decision.handoff_summary,
-            timings=timer.timings,
-            channel=channel,
-            resolved=decision.resolved,
-            latency_ms=round((time.perf_counter() - start) * 1000, 3),
-            rules=decision.rules_fired,
-            interpret=decision.interpret,
-        )
+        return result(turn_index)
 
     # --- generate and verify ------------------------------------------------------------------
 

@@ -190,17 +190,26 @@ def begin_write(db: sqlite_utils.Database) -> None:
             delay = min(delay * 2, 1.0)
 
 
-def record_turn(db: sqlite_utils.Database, inp: RecordInput) -> int:
+def record_turn(
+    db: sqlite_utils.Database,
+    inp: RecordInput,
+    also: Callable[[int], None] | None = None,
+) -> int:
     """Write the turn and the conversation state in one transaction; returns the turn's index.
 
     When the decide stage already opened the transaction (a flow changed the database),
     the turn joins it and commits it. Otherwise this opens its own with ``begin_write``,
     which waits while the database is busy, up to ``RECORD_RETRY_SECONDS``.
+    ``also(turn_index)`` writes more rows in the same transaction (the web channel's log
+    for the customer's page): if it raises, the turn is rolled back with it.
     """
     if not db.conn.in_transaction:
         begin_write(db)
     with db.conn:
-        return _write(db, inp)
+        turn_index = _write(db, inp)
+        if also is not None:
+            also(turn_index)
+        return turn_index
 
 
 def _write(db: sqlite_utils.Database, inp: RecordInput) -> int:

@@ -65,24 +65,26 @@ def record_exchange(
 ) -> tuple[int, int]:
     """Log one customer message and the bot's reply; returns (customer id, reply id).
 
+    Writes inside the caller's open transaction and does not commit: the web channel
+    calls it from the record stage, so the turn and what the page shows of it are
+    committed together or not at all.
     ``held``: the reply waits for a person (``pending``) instead of going out.
     ``suggestions``: the ranked replies staff pick from, stored with the bot's row.
     """
+    if not db.conn.in_transaction:
+        raise RuntimeError("record_exchange must run inside the turn's write transaction")
     at = now_iso()
-    with db.conn:
-        customer_id = _insert(
-            db, conversation_id, turn_index, "customer", customer_text, "sent", at
-        )
-        reply_id = _insert(
-            db,
-            conversation_id,
-            turn_index,
-            "bot",
-            reply,
-            "pending" if held else "sent",
-            at,
-            suggestions=json.dumps(suggestions or [], ensure_ascii=False),
-        )
+    customer_id = _insert(db, conversation_id, turn_index, "customer", customer_text, "sent", at)
+    reply_id = _insert(
+        db,
+        conversation_id,
+        turn_index,
+        "bot",
+        reply,
+        "pending" if held else "sent",
+        at,
+        suggestions=json.dumps(suggestions or [], ensure_ascii=False),
+    )
     return customer_id, reply_id
 
 

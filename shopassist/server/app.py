@@ -205,7 +205,7 @@ class ChatServer:
             )
 
     def turn_error(self, exc: Exception) -> ApiError:
-        from shopassist.engine.assistant import AssistantError
+        from shopassist.engine.assistant import AssistantError, WriteWaitExceeded
 
         if isinstance(exc, ChannelConflict):
             return ApiError(409, "session_in_other_channel", str(exc))
@@ -219,8 +219,6 @@ class ChatServer:
                 "concurrent_message",
                 "another message of this session was being answered; send this one again",
             )
-        from shopassist.engine.record import WriteWaitExceeded
-
         if isinstance(exc, WriteWaitExceeded):
             return ApiError(
                 503,
@@ -231,8 +229,12 @@ class ChatServer:
             )
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
             return ApiError(503, "busy", "the database is busy; try again", {"Retry-After": "1"})
+        # The turn and its log rows commit in one transaction, so a failure before the
+        # commit stored nothing: say so, as a 503 the page can retry, never a bare 500.
         log.exception("turn failed")
-        return ApiError(500, "internal_error", "the turn failed; it was not stored")
+        return ApiError(
+            503, "not_stored", "the message could not be answered and was not stored: send it again"
+        )
 
     # --- responses --------------------------------------------------------------------------
 
@@ -279,10 +281,8 @@ def create_app(
     settings: Settings, assistant: Assistant, *, close_on_shutdown: bool = True
 ) -> Starlette:
     """The app around an opened ``Assistant`` (the CLI opens it before serving)."""
-    from shopassist.engine.record import set_write_wait
-
     # A web request waits for an import's write lock this long, not the CLI's minutes.
-    set_write_wait(assistant.db, settings.serve_write_wait_seconds)
+    assistant.set_write_wait(settings.serve_write_wait_seconds)
     channel = WebChannel(assistant, settings)
     server = ChatServer(channel, settings)
     page = _page(settings)

@@ -8,9 +8,7 @@ terminals and the other server processes use.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,10 +19,7 @@ from shopassist.kb.db import open_db
 if TYPE_CHECKING:
     from shopassist.config import Settings
     from shopassist.engine.assistant import Assistant
-    from shopassist.engine.turn_result import TurnResult
-
-
-LOG_ATTEMPTS = 3
+    from shopassist.engine.turn_result import Suggestions, TurnResult
 
 
 class ChannelConflict(Exception):
@@ -64,15 +59,15 @@ class WebChannel:
         customer: str | int | None = None,
         on_token: Callable[[str], None] | None = None,
     ) -> WebTurn:
-        """Run and store the turn, then log it for the page and for staff.
+        """Run the turn and log it for the page and for staff, in one transaction.
 
+        The log rows are written by the record stage's ``on_stored`` hook, inside the
+        transaction that stores the turn: a failure anywhere before the commit leaves
+        neither, so a stored turn always shows on the customer's page.
         The reply is held for a person in review mode and once the conversation has been
         handed off (the hand-off turn's own reply, which says so, still goes out). A held
         reply is never streamed.
         """
-        from shopassist.engine.dialogue.suggestions import rank_suggestions
-        from shopassist.engine.record import mask_text
-
         with self._turn_lock:
             db = self.assistant.db
             info = live_queue.conversation_info(db, session_id)
@@ -82,34 +77,32 @@ class WebChannel:
                     "start a new session for the web channel"
                 )
             held = self.review_mode or bool(info and info["handoff"])
-            result = self.assistant.turn(
+            events: list[int] = []
+
+            def log(stored: Suggestions) -> None:
+                result = stored.turn
+                events.extend(
+                    live_queue.record_exchange(
+                        db,
+                        session_id,
+                        result.turn_index,
+                        customer_text=self.assistant.mask(result.text),
+                        reply=result.reply,
+                        held=held,
+                        suggestions=[s.model_dump(mode="json") for s in stored.suggestions],
+                    )
+                )
+
+            done = self.assistant.suggest(
                 session_id,
                 text,
                 customer=customer,
                 channel=live_queue.LIVE_CHANNEL,
                 on_token=None if held else on_token,
+                on_stored=log,
             )
-            suggestions = [s.model_dump(mode="json") for s in rank_suggestions(result, db)]
-            # The turn is committed by now; its log rows follow in a second transaction.
-            # A busy database (another process writing past the busy timeout) gets a few
-            # more tries, so a stored turn is not left without its reply on the page.
-            for attempt in range(LOG_ATTEMPTS):
-                try:
-                    customer_event, reply_event = live_queue.record_exchange(
-                        db,
-                        session_id,
-                        result.turn_index,
-                        customer_text=mask_text(result.text),
-                        reply=result.reply,
-                        held=held,
-                        suggestions=suggestions,
-                    )
-                    break
-                except sqlite3.OperationalError:
-                    if attempt == LOG_ATTEMPTS - 1:
-                        raise
-                    time.sleep(0.05 * (attempt + 1))
-        return WebTurn(result, held, customer_event, reply_event)
+        customer_event, reply_event = events
+        return WebTurn(done.turn, held, customer_event, reply_event)
 
     def conversation(self, session_id: str) -> dict[str, Any] | None:
         with self._log_lock:
