@@ -301,6 +301,12 @@ CASES: list[tuple[str, ip.Situation, str | None, str | None]] = [
         None,
     ),
     (
+        "what a member tier gets",
+        situation("what perks come with gold membership", "out_of_scope", 0.7),
+        "tier_benefits_question",
+        "tier_benefits",
+    ),
+    (
         "cost of cancelling",
         situation("how much does it cost to cancel", "cancel_order"),
         "cost_of_cancelling",

@@ -499,3 +499,52 @@ def test_a_pending_order_question_states_the_shops_hold_time(
     assert said in turn["reply"] and _cites(turn, "payments.pending_hold_hours"), turn["reply"]
     # cancellation.free_statuses lists pending: cancelling it is free, said from the policy.
     assert "is free" in turn["reply"] or "不收取费用" in turn["reply"], turn["reply"]
+
+
+# --- what a member tier gets: tiers.<tier> ------------------------------------------------------
+
+TIERED = """
+[shop]
+currency = "EUR"
+
+[returns]
+window_days = 14
+
+[tiers.gold]
+return_window_days = 60
+free_return_shipping = true
+free_cancellation = false
+qualify_spend = 750
+
+[tiers.silver]
+free_standard_shipping = true
+
+[[promotions]]
+code = "SPRING5"
+percent = 5
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "said", "not_said"),
+    [
+        ("what perks do gold members have?", ["Gold members get", "60-day", "free return shipping", "750"], ["Silver", "cancellation"]),
+        ("tell me about your membership tiers, what benefits?", ["Gold members get", "Silver members get", "free standard shipping"], []),
+        ("会员有哪些权益？", ["Gold 会员享有", "60 天退货期", "免费退货运费", "Silver 会员享有", "标准配送免运费"], ["免费取消"]),
+    ],
+)  # fmt: skip
+def test_tier_benefits_are_answered_from_the_shops_tiers(
+    empty_shop: Path, tmp_path: Path, question: str, said: list[str], not_said: list[str]
+) -> None:
+    (turn,) = _converse(empty_shop, [question])
+    reply = turn["reply"]
+    assert any(w in reply for w in ("member of our team", "人工客服")), reply
+    assert "tiers" in _gaps(empty_shop)
+    policy = tmp_path / "p.toml"
+    policy.write_text(TIERED, encoding="utf-8")
+    _run(["import-policies", str(policy), "--db", str(empty_shop)])
+    (turn,) = _converse(empty_shop, [question])
+    reply = turn["reply"]
+    assert turn["action"] == "policy.tier_benefits", (turn["action"], reply)
+    assert all(s in reply for s in said) and not any(s in reply for s in not_said), reply
+    assert "SPRING5" not in reply and "14" not in reply  # not promotions, not the base window

@@ -519,6 +519,63 @@ def refund_policy(ctx: FlowContext, out: Outcome) -> Outcome:
     return out
 
 
+# Benefits a tier can carry, in the order a reply lists them: (key, template, value name).
+_TIER_BENEFITS = (
+    ("return_window_days", "tier_benefits.return_window", "days"),
+    ("free_return_shipping", "tier_benefits.free_return_shipping", None),
+    ("free_cancellation", "tier_benefits.free_cancellation", None),
+    ("free_standard_shipping", "tier_benefits.free_standard_shipping", None),
+    ("phone", "tier_benefits.phone", "phone"),
+)
+
+
+def _tier_name(tier: str) -> str:
+    return tier.upper() if len(tier) <= 3 else tier.capitalize()
+
+
+@handler("act", "tier_benefits")
+def tier_benefits(ctx: FlowContext, out: Outcome) -> Outcome:
+    """ "what do VIP members get?" / "会员权益": the benefits the shop lists under
+    ``tiers.<tier>`` (the tier the question names, else the customer's, else every tier);
+    no tiers set: don't know + colleague + gap ``tiers``."""
+    out.action = "policy.tier_benefits"
+    tiers = shop_policy(ctx.db).get("tiers")
+    if not tiers:
+        return _unknown(ctx, out, "tiers")
+    named = [t for t in tiers if mentions(ctx.text, t)]
+    own = [t for t in tiers if t == ctx.state.customer_tier]
+    lang = ctx.language
+    for tier in named or own or list(tiers):
+        label = _tier_name(tier)
+        out.allowed_values.append(label)
+        items = []
+        for key, template, value_name in _TIER_BENEFITS:
+            value = policy_value(ctx, out, f"tiers.{tier}.{key}")
+            if value is None or value is False:
+                continue
+            values = {}
+            if value_name is not None:
+                values[value_name] = out.fact(
+                    f"tier.{tier}.{key}", display(value, ctx), f"policy:tiers.{tier}.{key}"
+                )
+            items.append(render(template, lang, values))
+        if items:
+            out.say("tier_benefits.benefits", tier=label, benefits=fmt.list_join(items, lang))
+        else:
+            out.say("tier_benefits.none_listed", tier=label)
+            record_policy_gap(ctx, f"tiers.{tier}")
+            out.resolved = False
+        spend = policy_value(ctx, out, f"tiers.{tier}.qualify_spend")
+        if spend is not None:
+            amount = out.fact(
+                f"tier.{tier}.qualify_spend",
+                policy_money(ctx, spend),
+                f"policy:tiers.{tier}.qualify_spend",
+            )
+            out.say("tier_benefits.qualify", tier=label, amount=amount)
+    return out
+
+
 @handler("act", "warranty")
 def warranty(ctx: FlowContext, out: Outcome) -> Outcome:
     """The warranty from policy; for a named kind of product, which period applies to it."""
