@@ -183,10 +183,12 @@ def test_understander_learns_the_shapes_from_the_database(db, tmp_path):
         ("any update on sa 5102?", "SA-5102"),
         ("订单sa5103还没发货吗", "SA-5103"),
         # The last group of a card or an SSN fits the shop's digits (SA- dropped), but it is
-        # part of a longer number; a 6-digit number fits none of the shop's shapes.
+        # part of a longer number. A number the customer calls an order is read as written
+        # even when it fits none of the shop's shapes: the look-up then says it is not on
+        # their account, instead of asking again for the number they gave.
         ("my card 5555 5555 5555 5102 expired, where is my order?", None),
         ("my ssn is 123-45-5102, where is my order?", None),
-        ("where is my order 510299?", None),
+        ("where is my order 510299?", "510299"),
     ],
 )
 def test_dialogue_takes_only_order_numbers_from_a_request(tmp_path, text, slot):
@@ -221,12 +223,24 @@ def test_dialogue_takes_only_order_numbers_from_a_request(tmp_path, text, slot):
         "order status? IBAN DE89 3704 0044 0532 0130 00",
         "where is my order, call 206 555 0142",
         "where is my order? my account is 100 23456 78901",  # groups of another number
-        "where is order 4444",  # 4 digits at a shop numbering 10023..10099
-        "#100231 hasn't arrived",
     ],
 )
 def test_parts_of_longer_numbers_and_other_shapes_are_not_orders(text):
     assert orders_in("plain", text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("where is order 4444", "4444"),  # 4 digits at a shop numbering 10023..10099
+        ("#100231 hasn't arrived", "100231"),
+        ("订单4444到哪了", "4444"),
+    ],
+)
+def test_a_number_called_an_order_is_read_even_in_another_shape(text, expected):
+    """Said after "order", 订单 or "#", the number is the customer's: reading it lets the
+    reply say no such order is on their account, where ignoring it would ask for it again."""
+    assert orders_in("plain", text) == [expected]
 
 
 @pytest.mark.parametrize(

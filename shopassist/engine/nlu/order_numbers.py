@@ -454,6 +454,8 @@ class OrderNumberReader:
         fitting = [s for s in self.prefixed if s.parts[1][1] <= len(number) <= s.parts[1][2]]
         if len(fitting) == 1 and not self.digit_lengths:
             return str(fitting[0].parts[0][1]) + number
-        # Fits none of the shop's shapes: not one of its orders, even after "order" ("my
-        # card ends 4444, order 4444?" at a shop numbering 10001..).
-        return None
+        # Fits none of the shop's shapes, but the customer called it an order: read it as
+        # written, so the reply can say that no such order is on their account instead of
+        # asking again for the number they just gave. (Digit groups of a card, phone or SSN
+        # never get here: they are one part of a longer run, see _part_of_a_run.)
+        return number
