@@ -421,3 +421,48 @@ def test_chatbot_voice_and_narration_fail(reply: str, rule: str) -> None:
         template_reply="You can reset your password from the sign-in page by choosing 'Forgot password'.",
     )
     assert rule in verify_reply(reply, plan).failed_rules
+
+
+# --- spec values keep what they measure ---------------------------------------------------
+
+_LAMP_SPECS = "Wattage: 12 W; Colour temperature: 2700-6500 K; Wireless charging: 10 W"
+
+
+def _lamp_plan() -> ReplyPlan:
+    facts = [
+        Fact(key="product.title", value="Lumo Halo Smart Desk Lamp", source_id="product:142"),
+        Fact(key="product.price", value="$89.00", source_id="product:142"),
+        Fact(key="product.specs", value=_LAMP_SPECS, source_id="product:142", required=False),
+    ]
+    template = f"Lumo Halo Smart Desk Lamp costs $89.00. Details: {_LAMP_SPECS}."
+    return ReplyPlan(
+        intent="product_info",
+        action="product.shown",
+        language="en",
+        facts=facts,
+        template_reply=template,
+    )
+
+
+@pytest.mark.parametrize(
+    ("reply", "ok"),
+    [
+        # What the bundled model wrote: the wireless-charging 10 W as the lamp's own detail.
+        ("The Lumo Halo Smart Desk Lamp is $89.00. Details are 10 W and 2700-6500 K.", False),
+        # The two wattages exchanged between their labels.
+        (
+            "The Lumo Halo Smart Desk Lamp is $89.00; its wattage is 10 W, wireless charging 12 W.",
+            False,
+        ),
+        (
+            "The Lumo Halo Smart Desk Lamp is $89.00. It uses 12 W (wattage) and charges phones "
+            "wirelessly at 10 W, with a colour temperature of 2700-6500 K.",
+            True,
+        ),
+        (f"The Lumo Halo Smart Desk Lamp costs $89.00. Details: {_LAMP_SPECS}.", True),
+    ],
+)
+def test_a_spec_value_must_stand_with_its_own_label(reply: str, ok: bool) -> None:
+    report = verify_reply(reply, _lamp_plan())
+    spec = next(c for c in report.checks if c["rule"] == "spec_labels")
+    assert spec["ok"] is ok, report.reasons

@@ -813,3 +813,72 @@ def unasked_name(reply: str, plan: ReplyPlan) -> bool:
     template = _fold(plan.template_reply)
     parts = [name, *(p for p in name.split() if len(p) >= 3)]
     return any(p in folded and p not in template for p in parts)
+
+
+# --- spec values and what they measure -------------------------------------------------------
+
+# One "Label: value" pair of a spec list ("Wattage: 12 W; Wireless charging: 10 W").
+_SPEC_PAIR = re.compile(r"(?P<label>[^:;：；]{2,40})[:：]\s*(?P<value>[^;；]+)")
+# The measured core of a value: a number with its unit ("12 W", "2700-6500 K", "20,000 mm").
+_SPEC_CORE = re.compile(r"\d[\d.,/\-–]*\s?(?:[a-z%°µ²³/]+|[^\x00-\x7f]{1,2})", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[.;!?。；！？，、\n]|,(?!\d)")
+
+
+def _spec_cores(plan: ReplyPlan) -> dict[str, list[str]]:
+    """Measured value core (folded) -> the labels it is given under in the plan's spec lists."""
+    cores: dict[str, list[str]] = {}
+    for fact in plan.facts:
+        value = str(fact.value)
+        if value.count(":") + value.count("：") < 1 or not _SPEC_PAIR.search(value):
+            continue
+        for pair in _SPEC_PAIR.finditer(value):
+            core = _SPEC_CORE.search(pair["value"])
+            if core is None or not re.search(r"[^\d\s.,/\-–]", core.group()):
+                continue  # a bare count says too little to bind
+            label = _fold(pair["label"]).strip()
+            cores.setdefault(_fold(core.group()).strip(), []).append(label)
+    return cores
+
+
+def _label_positions(clause: str, label: str) -> list[int]:
+    """Where ``label`` (or, for a Latin label, one of its words' stems) stands in ``clause``."""
+    if re.search(r"[\u4e00-\u9fff]", label):
+        return [m.start() for m in re.finditer(re.escape(label), clause)]
+    words = [w for w in re.findall(r"[a-z]+", label) if len(w) >= 4] or re.findall(r"[a-z]+", label)
+    return [m.start() for w in words for m in re.finditer(rf"\b{re.escape(w[:5])}", clause)]
+
+
+def unlabelled_spec_values(reply: str, plan: ReplyPlan) -> list[str]:
+    """Measured spec values stated without what they measure, or next to another one's
+    label: "Details are 10 W" or "wattage 10 W" where the facts say "Wireless charging: 10 W"
+    and "Wattage: 12 W" moves a value to another field, which the value check alone cannot
+    see. In a value's clause, the nearest label (before it, else after) must be its own."""
+    cores = _spec_cores(plan)
+    if not cores:
+        return []
+    all_labels = {label for labels in cores.values() for label in labels}
+    folded = _fold(reply)
+    wrong: list[str] = []
+    for core, labels in cores.items():
+        for m in re.finditer(rf"(?<![\d.,]){re.escape(core)}(?![\d])", folded):
+            start = max((e.end() for e in _CLAUSE_END.finditer(folded, 0, m.start())), default=0)
+            end_match = _CLAUSE_END.search(folded, m.end())
+            clause = folded[start : end_match.start() if end_match else len(folded)]
+            at = m.start() - start
+            before = [
+                (at - p, label)
+                for label in all_labels
+                for p in _label_positions(clause, label)
+                if p < at
+            ]
+            after = [
+                (p - at, label)
+                for label in all_labels
+                for p in _label_positions(clause, label)
+                if p > at
+            ]
+            nearest = min(before or after, default=None)
+            if nearest is None or nearest[1] not in labels:
+                wrong.append(f"{core} ({' / '.join(labels)})")
+                break
+    return wrong

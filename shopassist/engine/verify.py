@@ -58,6 +58,7 @@ RULE_QUALITIES = "invented_qualities"
 RULE_LABELS = "field_labels"
 RULE_NAME = "customer_name"
 RULE_TONE = "tone"
+RULE_SPECS = "spec_labels"
 
 # A reply this similar to its template (rapidfuzz ratio, 0-100, on folded text) is a copy:
 # the model added nothing. The eval counts it as a copy, not as an accepted rephrasing.
@@ -697,6 +698,15 @@ class Verifier:
         hits = field_labels(text, self.plan, _phrases("field_labels"))
         return (not hits, f"fact-block labels in the reply: {', '.join(hits[:3])}" if hits else "")
 
+    def _specs(self, text: str) -> tuple[bool, str]:
+        from shopassist.engine.relations import unlabelled_spec_values
+
+        hits = unlabelled_spec_values(text, self.plan)
+        return (
+            not hits,
+            f"values without what they measure: {', '.join(hits[:3])}" if hits else "",
+        )
+
     def _name(self, text: str) -> tuple[bool, str]:
         from shopassist.engine.relations import unasked_name
 
@@ -816,6 +826,7 @@ class Verifier:
             (RULE_BOILERPLATE, self._boilerplate(folded)),
             (RULE_ARTIFACTS, self._artifacts(folded)),
             (RULE_LABELS, self._labels(sentence)),
+            (RULE_SPECS, self._specs(sentence)),
             (RULE_QUALITIES, self._qualities(sentence)),
             (RULE_NAME, self._name(sentence)),
             (RULE_TONE, self._tone(sentence)),
@@ -845,6 +856,7 @@ class Verifier:
             (RULE_UNITS, relations[RULE_UNITS]),
             (RULE_REQUIRED, self._required(text, claims)),
             (RULE_LABELS, self._labels(text)),
+            (RULE_SPECS, self._specs(text)),
             (RULE_QUALITIES, self._qualities(text)),
             (RULE_NAME, self._name(text)),
             (RULE_TONE, self._tone(text)),
