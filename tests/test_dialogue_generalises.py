@@ -37,6 +37,24 @@ def test_every_constraint_must_hold_and_the_nearest_is_shown_as_the_nearest(
     assert "Denim" not in r.reply and "Fleece" not in r.reply  # not waterproof: never listed
 
 
+def test_a_named_product_over_the_budget_is_said_to_be_over_it(
+    demo_db: sqlite_utils.Database,
+) -> None:
+    """Even when the classifier cannot place the message, a named product is never shown as
+    if it met the budget the customer gave."""
+    ask = "do you have a robot vacuum under 100 dollars"
+    nlu = ScriptedNLU().say(
+        ask,
+        "out_of_scope",
+        0.5,
+        ("product", "robot vacuum", 153),  # Thermix RoboClean S7, $549.00
+        ("money", "100 dollars", _money(100)),
+    )
+    r = demo_assistant(demo_db, nlu).turn("s", ask)
+    assert "over your budget of $100.00" in r.reply
+    assert "$549.00" in r.reply
+
+
 def test_a_constraint_no_product_of_that_kind_meets_is_named(
     demo_db: sqlite_utils.Database,
 ) -> None:

@@ -148,6 +148,11 @@ def test_emails_and_phones(extractor: EntityExtractor) -> None:
         ("一共¥50", "¥50", 50.0, "CNY"),
         ("refund USD 20 please", "USD 20", 20.0, "USD"),
         ("it was $1,299.50", "$1,299.50", 1299.5, "USD"),
+        # 美元, 欧元 and 英镑 end in renminbi's 元: the currency word decides, not its last character.
+        ("有没有100美元以下的耳机", "100美元", 100.0, "USD"),
+        ("预算 80 美金", "80 美金", 80.0, "USD"),
+        ("大概50欧元", "50欧元", 50.0, "EUR"),
+        ("20英镑以内", "20英镑", 20.0, "GBP"),
     ],
 )
 def test_money(

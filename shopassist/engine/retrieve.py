@@ -187,6 +187,10 @@ def retrieve(db: sqlite_utils.Database, inp: RetrieveInput) -> Retrieval:
                 elif not hits and req.max_price is not None:
                     _nearest_over_budget(db, inp, req, out)
                 out.product_hits = hits[:PRODUCT_LIMIT]
+        elif unsure and out.product_ids:
+            # A product named in a message the classifier cannot place: keep what was asked
+            # of it (a budget, a colour), so the answer can say where it falls short.
+            out.request = parse_request(db, inp.nlu, inp.text)
         if intent in FAQ_INTENTS:
             out.faq_hits = search_faqs(
                 db,

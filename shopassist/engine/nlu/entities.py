@@ -144,10 +144,15 @@ _AMOUNT = r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?"
 _MONEY_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"(?:US\$|\$|USD\s?)\s?(?P<amt>{_AMOUNT})(?!\d)", re.I), "USD"),
     (re.compile(rf"(?<![A-Za-z0-9_.])(?P<amt>{_AMOUNT})\s?(?:dollars?|bucks|usd)\b", re.I), "USD"),
+    # 美元/美金, 欧元 and 英镑 end in the same 元 as renminbi: read them before it.
+    (re.compile(rf"(?<![A-Za-z0-9_.])(?P<amt>{_AMOUNT})\s?(?:美元|美金)"), "USD"),
+    (re.compile(rf"(?<![A-Za-z0-9_.])(?P<amt>{_AMOUNT})\s?欧元"), "EUR"),
+    (re.compile(rf"(?<![A-Za-z0-9_.])(?P<amt>{_AMOUNT})\s?英镑"), "GBP"),
     (re.compile(rf"(?:[¥￥]|RMB\s?|CNY\s?)\s?(?P<amt>{_AMOUNT})(?!\d)", re.I), "CNY"),
     (
         re.compile(
-            rf"(?<![A-Za-z0-9_.])(?P<amt>{_AMOUNT})\s?(?:元|块钱|块|人民币|rmb\b|cny\b)", re.I
+            rf"(?<![A-Za-z0-9_.])(?P<amt>{_AMOUNT})\s?(?:(?<![美欧])元|块钱|块|人民币|rmb\b|cny\b)",
+            re.I,
         ),
         "CNY",
     ),
@@ -160,7 +165,7 @@ _MONEY_PATTERNS: list[tuple[re.Pattern[str], str]] = [
 
 # Every money pattern needs one of these; one search spares eight on most messages.
 _MONEY_HINT = re.compile(
-    r"[$¥￥€£元块]|人民币|usd|dollar|buck|rmb|cny|eur|pound|gbp", re.IGNORECASE
+    r"[$¥￥€£元块镑]|美金|人民币|usd|dollar|buck|rmb|cny|eur|pound|gbp", re.IGNORECASE
 )
 
 

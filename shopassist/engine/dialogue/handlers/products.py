@@ -113,6 +113,27 @@ def product_search(ctx: FlowContext, out: Outcome) -> Outcome:
     return _list_products(ctx, out, products, "product.list_intro")
 
 
+def _say_price_limit(ctx: FlowContext, out: Outcome, p: ProductDetail, title: str) -> None:
+    """A product asked about with a budget ("a robot vacuum under 100 dollars") that it does
+    not meet is said to be over it (or under a floor) before its details: it is never shown
+    as if it matched."""
+    req = ctx.product_request
+    if req is None or (req.max_price is None and req.min_price is None):
+        return
+    prices = [v.price_cents for v in p.variants] or [p.min_price_cents or 0]
+    currency = req.currency or p.currency
+    if req.max_price is not None and min(prices) > round(req.max_price * 100):
+        key, limit = "product.over_budget", req.max_price
+    elif req.min_price is not None and max(prices) < round(req.min_price * 100):
+        key, limit = "product.under_floor", req.min_price
+    else:
+        return
+    price = fmt.money(round(limit * 100), currency)
+    out.allowed_values.append(price)  # the customer's own number, echoed back
+    out.resolved = False
+    out.say(key, title=title, price=price)
+
+
 @handler("act", "product_info")
 def product_info(ctx: FlowContext, out: Outcome) -> Outcome:
     req = ctx.product_request
@@ -158,6 +179,7 @@ def product_info(ctx: FlowContext, out: Outcome) -> Outcome:
                 break
     out.source(_product_source(p, lang))
     title = out.fact("product.title", _title(p, lang), p.source_id)
+    _say_price_limit(ctx, out, p, title)
     wanted = _wanted_text(ctx, p)
     if variant is None and wanted:
         out.say("product.no_variant", title=title, wanted=wanted)
