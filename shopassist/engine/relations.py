@@ -821,6 +821,8 @@ def unasked_name(reply: str, plan: ReplyPlan) -> bool:
 _SPEC_PAIR = re.compile(r"(?P<label>[^:;：；]{2,40})[:：]\s*(?P<value>[^;；]+)")
 # The measured core of a value: a number with its unit ("12 W", "2700-6500 K", "20,000 mm").
 _SPEC_CORE = re.compile(r"\d[\d.,/\-–]*\s?(?:[a-z%°µ²³/]+|[^\x00-\x7f]{1,2})", re.IGNORECASE)
+# Fact fields that hold "Label: value; Label: value" lists.
+_SPEC_FIELDS = frozenset({"specs", "details"})
 _CLAUSE_END = re.compile(r"[.;!?。；！？，、\n]|,(?!\d)")
 
 
@@ -829,8 +831,8 @@ def _spec_cores(plan: ReplyPlan) -> dict[str, list[str]]:
     cores: dict[str, list[str]] = {}
     for fact in plan.facts:
         value = str(fact.value)
-        if value.count(":") + value.count("：") < 1 or not _SPEC_PAIR.search(value):
-            continue
+        if fact.key.rsplit(".", 1)[-1] not in _SPEC_FIELDS or not _SPEC_PAIR.search(value):
+            continue  # only spec lists: an FAQ answer's colon does not make a label
         for pair in _SPEC_PAIR.finditer(value):
             core = _SPEC_CORE.search(pair["value"])
             if core is None or not re.search(r"[^\d\s.,/\-–]", core.group()):
