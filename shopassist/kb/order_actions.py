@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
+from shopassist.kb import orders
 from shopassist.kb.orders import now_iso
 
 
@@ -178,22 +179,17 @@ def create_line_return(
             }
         )
     with _one_action(db, "line_return"):
-        cur = db.execute(
-            "insert into returns (rma, order_id, status, reason, items, refund_cents, "
-            "refund_method, free_return_shipping, created_at) "
-            "values (?, ?, 'requested', ?, ?, ?, ?, ?, ?)",
-            [
-                rma,
-                order_id,
-                reason,
-                json.dumps(items, ensure_ascii=False),
-                refund_cents,
-                refund_method,
-                int(free_return_shipping),
-                at or now_iso(),
-            ],
+        return orders.create_return(
+            db,
+            order_id=order_id,
+            rma=rma,
+            reason=reason,
+            items=items,
+            refund_cents=refund_cents,
+            refund_method=refund_method,
+            free_return_shipping=free_return_shipping,
+            at=at,
         )
-    return int(cur.lastrowid or 0)
 
 
 # --- variant changes (unshipped) and exchanges (delivered) ------------------------------------
