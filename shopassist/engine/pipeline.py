@@ -171,7 +171,6 @@ class TurnPipeline:
         clean = clean_message(text if isinstance(text, str) else str(text or ""))
         state = self.load_state(session_id)
         self._bind(state, customer)
-        turn_index = conversations.next_turn_index(self.db, session_id)
         try:
             with timer.stage("understand"):
                 nlu = self._understand(clean)
@@ -240,7 +239,6 @@ class TurnPipeline:
                     self.db,
                     RecordInput(
                         session_id=session_id,
-                        turn_index=turn_index,
                         text=clean,
                         reply=reply,
                         language=decision.plan.language,

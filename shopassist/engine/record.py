@@ -140,7 +140,6 @@ class RecordInput(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     session_id: str
-    turn_index: int
     text: str  # unmasked; masked here
     reply: str
     language: str

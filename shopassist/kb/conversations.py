@@ -27,13 +27,6 @@ def get_conversation(db: sqlite_utils.Database, conversation_id: str) -> dict[st
     return rows[0] if rows else None
 
 
-def next_turn_index(db: sqlite_utils.Database, conversation_id: str) -> int:
-    row = db.execute(
-        "select coalesce(max(idx), -1) + 1 from turns where conversation_id = ?", [conversation_id]
-    ).fetchone()
-    return int(row[0])
-
-
 def upsert_conversation(
     db: sqlite_utils.Database,
     conversation_id: str,
